@@ -1,0 +1,18 @@
+"""Client messages: the three templates in `knowledge/messaging/`, filled from a recommendation's numbers."""
+from __future__ import annotations
+
+from typing import Any
+
+from tladvisor.advice.knowledge import markdown_documents
+from tladvisor.advice.recommendation import ClientMessage
+from tladvisor.advice.rules import fill
+
+
+def render_messages(values: dict[str, Any]) -> list[ClientMessage]:
+    """Every messaging template, filled with `values` (missing placeholders stay visible)."""
+    out = []
+    docs = sorted(markdown_documents("messaging"), key=lambda d: (d[1].get("order", 99), d[0]))
+    for stem, meta, body in docs:
+        out.append(ClientMessage(id=meta.get("id", stem), title=meta.get("title", stem),
+                                 text=" ".join(fill(body, values).split())))
+    return out

@@ -1,0 +1,175 @@
+"""The `tladvisor` command line: advise (and, as the training layer lands, train / predict)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from pydantic import ValidationError
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _read_brief_file(path: str) -> dict[str, Any]:
+    import yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise CliError(f"--brief: file not found: {path}")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))  # YAML is a superset of JSON
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CliError(f"--brief {path}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(data, dict):
+        raise CliError(f"--brief {path}: expected a mapping of brief fields, got {type(data).__name__}")
+    return data
+
+
+def _brief_from_args(args: argparse.Namespace) -> Any:
+    from tladvisor.advice.brief import ProjectBrief, format_validation_error
+
+    data: dict[str, Any] = _read_brief_file(args.brief) if args.brief else {}
+    flags = {
+        "task": args.task, "domain": args.domain, "classes": args.classes, "per_class": args.per_class,
+        "total": args.total, "label_quality": args.label_quality, "language": args.language,
+        "latency_ms": args.latency_ms, "compute": args.compute, "image_size": args.image_size,
+        "task_complexity": args.complexity, "project_name": args.name,
+        "commercial": args.commercial,
+        "edge": args.edge or None, "keep_original": args.keep_original or None,
+        "unlabelled_data": args.unlabelled or None,
+        "preferred_backbones": args.backbone or None,
+    }
+    data.update({k: v for k, v in flags.items() if v is not None})
+    if "task" not in data:
+        raise CliError("task: required (--task image-classification | text-classification | ner | tabular ...)")
+    try:
+        return ProjectBrief(**data)
+    except ValidationError as exc:
+        raise CliError(format_validation_error(exc)) from exc
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def render_text(rec: Any) -> str:
+    """The recommendation, readable in a terminal."""
+    out = [f"Backbone:  {rec.primary.name} [{rec.primary.id}] - {rec.primary.why}"]
+    for alt in rec.alternatives:
+        out.append(f"  alt:     {alt.name} [{alt.id}] - {alt.why}")
+    for rej in rec.rejected:
+        out.append(f"  REJECTED {rej.reason}")
+    out.append("Plan:")
+    out += [f"  {i}. [{s.strategy}] {s.step}" for i, s in enumerate(rec.plan, 1)]
+    hp = rec.hyperparams
+    if hp.learning_rate:
+        out.append(f"Hyper-parameters: lr {hp.learning_rate:g}, head lr {hp.head_learning_rate:g}, warmup "
+                   f"{hp.warmup_ratio:.0%}, {hp.epochs} epochs, batch {hp.batch_size}"
+                   + (f", {hp.resolution}px" if hp.resolution else "")
+                   + (f", max {hp.max_length} tokens" if hp.max_length else ""))
+        out.append(f"  ({hp.lr_note})")
+    exp = rec.expectation
+    out.append(f"Expected {exp.metric}: {exp.band_text}"
+               + "".join(f"; {f.multiplier}x data: " + (f"{f.band[0]:.0%}-{f.band[1]:.0%}" if f.band else "?")
+                         for f in exp.forecast))
+    for title, items in (("Data gaps", rec.data_gaps), ("Risks", rec.risks), ("Evaluation", rec.evaluation_plan),
+                         ("Notes", rec.notes)):
+        if items:
+            out.append(f"{title}:")
+            out += [f"  - {x}" for x in items]
+    out.append(f"Licence: {rec.licence.status.upper()} - {rec.licence.text}")
+    out.append("Why (rules fired):")
+    out += [f"  {r.id}: {r.why}" for r in rec.fired_rules]
+    return "\n".join(out)
+
+
+def cmd_advise(args: argparse.Namespace) -> int:
+    from tladvisor.advice.advisor import advise
+    from tladvisor.advice.summary import scoping_summary_html, scoping_summary_markdown
+
+    brief = _brief_from_args(args)
+    try:
+        rec = advise(brief)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    print(json.dumps(rec.model_dump(mode="json"), indent=2) if args.json else render_text(rec))
+    if args.out:
+        out = Path(args.out)
+        if out.suffix.lower() not in (".md", ".html", ".htm"):
+            raise CliError(f"--out {args.out}: use a .md or .html file name")
+        text = scoping_summary_html(rec) if out.suffix.lower() in (".html", ".htm") else scoping_summary_markdown(rec)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(out.name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(out)  # atomic: a reader never sees half a summary
+        except OSError as exc:
+            raise CliError(f"--out {args.out}: cannot write ({exc.strerror})") from exc
+        print(f"Scoping summary written to {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_catalogue(args: argparse.Namespace) -> int:
+    from tladvisor.advice.catalogue import load_catalogue
+
+    rows = [b for b in load_catalogue() if not args.modality or b.modality == args.modality]
+    if args.json:
+        print(json.dumps([b.model_dump() for b in rows], indent=2))
+        return 0
+    print(f"{'id':24} {'modality':8} {'params':>7} {'licence':14} {'commercial':10} {'speed':6} offline")
+    for b in rows:
+        print(f"{b.id:24} {b.modality:8} {b.params_m:>6g}M {b.licence:14} {b.commercial_use:10} {b.speed:6} "
+              f"{'yes' if b.offline else 'no'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tladvisor", description="Transfer-learning advisor and trainer.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    adv = sub.add_parser("advise", help="recommend a backbone, strategy and expectations for a project brief")
+    adv.add_argument("--brief", help="YAML or JSON file with brief fields (flags override it)")
+    adv.add_argument("--task", help="image-classification, text-classification, sentiment, ner, tabular, ...")
+    adv.add_argument("--domain", help="manufacturing, medical, biomedical, clinical, legal, finance, ...")
+    adv.add_argument("--classes", type=int)
+    adv.add_argument("--per-class", type=int, dest="per_class", help="labelled examples per class")
+    adv.add_argument("--total", type=int, help="labelled examples in total (documents for NER)")
+    adv.add_argument("--label-quality", choices=["clean", "some_noise", "noisy", "unknown"])
+    adv.add_argument("--unlabelled", action="store_true", help="unlabelled in-domain data is available")
+    com = adv.add_mutually_exclusive_group()
+    com.add_argument("--commercial", dest="commercial", action="store_true", default=None)
+    com.add_argument("--non-commercial", dest="commercial", action="store_false")
+    adv.add_argument("--edge", action="store_true", help="must run on an edge / mobile device")
+    adv.add_argument("--latency-ms", type=float)
+    adv.add_argument("--compute", choices=["cpu", "single_gpu", "multi_gpu"])
+    adv.add_argument("--keep-original", action="store_true", help="must keep original-domain performance")
+    adv.add_argument("--language")
+    adv.add_argument("--image-size", type=int, help="typical image side in pixels")
+    adv.add_argument("--complexity", choices=["simple", "complex"])
+    adv.add_argument("--backbone", action="append", help="a catalogue id the client asked about (repeatable)")
+    adv.add_argument("--name", help="project name for the summary")
+    adv.add_argument("--json", action="store_true", help="print the full recommendation as JSON")
+    adv.add_argument("--out", help="write the scoping summary (.md or .html)")
+    adv.set_defaults(func=cmd_advise)
+
+    cat = sub.add_parser("catalogue", help="list the backbone catalogue")
+    cat.add_argument("--modality", choices=["image", "text", "tabular"])
+    cat.add_argument("--json", action="store_true")
+    cat.set_defaults(func=cmd_catalogue)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the `tladvisor` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"tladvisor: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tladvisor: interrupted", file=sys.stderr)
+        return 130
