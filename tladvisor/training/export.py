@@ -1,0 +1,89 @@
+"""Write a finished run's artefacts: the model (PEFT adapter + head, or weights), metrics, plots, model card."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from tladvisor.schemas import RunResult
+from tladvisor.training.evaluation import plot_confusion_matrix, plot_curves
+from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_jsonl
+
+
+def _save_model(model: nn.Module, kind: str, model_dir: Path, info: dict[str, Any]) -> dict[str, str]:
+    from safetensors.torch import save_file
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    out = {}
+    if kind == "lora":
+        model.save_pretrained(str(model_dir / "adapter"))  # standard PEFT format; head saved via modules_to_save
+        head = model.base_model.model.classifier_head.modules_to_save["default"]
+        out["adapter"] = "model/adapter"
+    else:
+        head = model.classifier_head
+        if kind == "full":
+            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(model_dir / "model.safetensors"))
+            out["weights"] = "model/model.safetensors"
+    save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(model_dir / "head.safetensors"))
+    out["head"] = "model/head.safetensors"
+    atomic_write_json(model_dir / "model_info.json", {**info, "kind": kind})
+    return out
+
+
+def _model_card(result: RunResult, audit_md: str, kind: str) -> str:
+    cfg, m = result.config, result.metrics
+    per_class = "\n".join(f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+                          for c, v in m["per_class"].items())
+    stages = "\n".join(f"| {s['stage']} | {s.get('val_macro_f1', float('nan')):.4f} ({s.get('val_kind', '')}) | "
+                       f"{s.get('epochs_run', '-')} |" for s in result.stage_results)
+    load = ("from tladvisor.training.predict import load_run\nrun = load_run('.')\nrun.predict(['image.jpg'])")
+    return f"""# TL Advisor run: {Path(result.run_dir).name}
+
+Backbone `{cfg.backbone}`, strategy `{cfg.strategy}` (stages: {', '.join(cfg.stages())}); kept stage:
+**{m['best_stage']}** (saved as {'a PEFT LoRA adapter + head' if kind == 'lora' else 'full weights' if kind == 'full' else 'a linear head on the frozen backbone'}).
+
+## Held-out test results
+Accuracy **{m['accuracy']:.4f}**, macro-F1 **{m['macro_f1']:.4f}** on {m['n']} test examples ({m['errors']} errors).
+Precision: {m['precision']}; processes: {m['processes']}; wall time {result.wall_time_s:.1f} s.
+
+| class | precision | recall | F1 | support |
+|---|---|---|---|---|
+{per_class}
+
+## Stages
+| stage | validation macro-F1 | epochs |
+|---|---|---|
+{stages}
+
+## Data audit
+{audit_md}
+## Use
+```python
+{load}
+```
+or `tladvisor predict {result.run_dir} IMAGE...`.
+
+## Limitations
+Measured on a held-out split of the data provided; accuracy on images from other cameras, sites or periods
+can be lower. Re-evaluate after any change in how images are captured.
+"""
+
+
+def export_run(result: RunResult, model: nn.Module, best_stage: str, task, audit) -> RunResult:
+    """Save model, metrics, plots, model card and result.json into the run directory (main process only)."""
+    run_dir = Path(result.run_dir)
+    kind = {"linear_probe": "probe", "lora": "lora"}.get(best_stage, "full")
+    artefacts = _save_model(model, kind, run_dir / "model", {**task.model_info(), "classes": task.classes})
+    atomic_write_json(run_dir / "metrics.json", result.metrics)
+    plot_confusion_matrix(result.metrics["confusion_matrix"], task.classes, run_dir / "confusion_matrix.png",
+                          f"test accuracy {result.metrics['accuracy']:.3f}")
+    artefacts["confusion_matrix"] = "confusion_matrix.png"
+    if plot_curves(read_jsonl(run_dir / "log.jsonl"), run_dir / "curves.png"):
+        artefacts["curves"] = "curves.png"
+    atomic_write_text(run_dir / "README.md", _model_card(result, audit.to_markdown(), kind))
+    artefacts.update({"model_card": "README.md", "metrics": "metrics.json", "audit": "audit.json",
+                      "log": "log.jsonl", "config": "config.json", "labels": "labels.json", "split": "split.json"})
+    result = result.model_copy(update={"artefacts": artefacts})
+    atomic_write_text(run_dir / "result.json", result.to_json())
+    return result

@@ -1,0 +1,180 @@
+"""The image modality for the engine: data set, transforms, model builder, feature embedding, LoRA targets."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from tladvisor.schemas import TrainConfig
+from tladvisor.training.errors import DataError
+from tladvisor.training.features import FeatureCache
+from tladvisor.training.image_audit import AuditReport, audit_images, scan_images
+from tladvisor.training.image_data import ImageItem, discover_images, load_rgb, split_items
+from tladvisor.training.image_models import (ImageClassifier, create_image_backbone, lora_target_modules,
+                                             parameter_groups)
+from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_json
+
+
+class ImageFiles(Dataset):
+    """(transformed image, label index) for a list of files."""
+
+    def __init__(self, paths: list[str], labels: list[int], transform):
+        self.paths, self.labels, self.transform = paths, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        return self.transform(load_rgb(self.paths[i])), self.labels[i]
+
+
+def _workers() -> int:
+    import os
+
+    return min(2, os.cpu_count() or 1)
+
+
+class ImageTask:
+    """Everything image-specific the trainer needs; the loop itself lives in engine.fit."""
+
+    modality = "image"
+
+    def __init__(self, config: TrainConfig, run_dir: Path):
+        self.config, self.run_dir = config, run_dir
+        self.items: list[ImageItem] = []
+        self.sha1: dict[str, str] = {}
+        self.classes: list[str] = []
+        self.backbone = None
+
+    # ---------------------------------------------------------------- data
+    def prepare_data(self) -> AuditReport:
+        """Discover, decode-check, split (or reload the recorded split) and audit; writes audit and split files."""
+        cfg = self.config
+        split_file = self.run_dir / "split.json"
+        dataset = discover_images(cfg.data, extract_to=self.run_dir / "data")
+        readable, stats, unreadable = scan_images(dataset.items)
+        classes = sorted({i.label for i in readable})
+        lost = sorted(set(dataset.classes) - set(classes))
+        if lost:
+            raise DataError(f"{cfg.data}: every image of class(es) {', '.join(lost)} is unreadable "
+                            f"(see the audit); fix or remove them")
+        root = Path(dataset.root)
+        rel = lambda p: str(Path(p).relative_to(root))  # noqa: E731
+        if split_file.exists():  # resume: the recorded split is the truth
+            recorded = read_json(split_file)["assignments"]
+            for item in readable:
+                item.split = recorded.get(rel(item.path), item.split)
+        elif not dataset.predefined_split:
+            for item, split in zip(readable, split_items(readable, [i.label for i in readable], cfg.val_fraction,
+                                                         cfg.test_fraction, cfg.seed)):
+                item.split = split
+        elif not any(i.split == "val" for i in readable):  # train/test given: carve val out of train
+            train = [i for i in readable if i.split == "train"]
+            for item, split in zip(train, split_items(train, [i.label for i in train], 0.1, 0.1, cfg.seed)):
+                item.split = "val" if split == "val" else "train"
+        if not any(i.split == "test" for i in readable):  # train/val given: test = val
+            for i in readable:
+                i.split = "test" if i.split == "val" else i.split
+        self.items, self.classes = readable, classes
+        self.sha1 = {i.path: s["sha1"] for i, s in zip(readable, stats)}
+        report = audit_images(readable, stats, classes, unreadable, dataset.skipped, root=dataset.root)
+        atomic_write_json(split_file, {"seed": cfg.seed, "root": dataset.root,
+                                       "assignments": {rel(i.path): i.split for i in readable}})
+        atomic_write_json(self.run_dir / "audit.json", report.model_dump())
+        atomic_write_text(self.run_dir / "audit.md", report.to_markdown())
+        return report
+
+    def split(self, name: str) -> tuple[list[str], list[int]]:
+        index = {c: k for k, c in enumerate(self.classes)}
+        chosen = [i for i in self.items if i.split == name]
+        return [i.path for i in chosen], [index[i.label] for i in chosen]
+
+    # --------------------------------------------------------------- model
+    def build_model(self, pretrained: bool = True) -> ImageClassifier:
+        self.backbone = create_image_backbone(self.config.backbone, resolution=self.config.resolution,
+                                              pretrained=pretrained)
+        return ImageClassifier(self.backbone.model, self.backbone.num_features, len(self.classes))
+
+    def model_info(self) -> dict[str, Any]:
+        bb = self.backbone
+        return {"modality": "image", "backbone": self.config.backbone, "arch": bb.arch, "weights_id": bb.weights_id,
+                "num_features": bb.num_features, "data_config": {k: list(v) if isinstance(v, tuple) else v
+                                                                 for k, v in bb.data_config.items()}}
+
+    def eval_transform(self):
+        from timm.data import create_transform
+
+        return create_transform(**self.backbone.data_config, is_training=False)
+
+    def train_transform(self):
+        from timm.data import create_transform
+
+        return create_transform(**self.backbone.data_config, is_training=True)
+
+    def loader(self, name: str, train: bool, batch_size: int) -> DataLoader:
+        paths, labels = self.split(name)
+        ds = ImageFiles(paths, labels, self.train_transform() if train else self.eval_transform())
+        return DataLoader(ds, batch_size=batch_size, shuffle=train, num_workers=_workers(), drop_last=False,
+                          persistent_workers=False, generator=torch.Generator().manual_seed(self.config.seed))
+
+    # ---------------------------------------------------------- embedding
+    @torch.no_grad()
+    def embed(self, model: ImageClassifier, names: list[str], accelerator) -> dict[str, np.ndarray]:
+        """Frozen-backbone features for the named splits, each image computed once and cached on disk."""
+        cache = FeatureCache({"arch": self.backbone.arch, "weights": self.backbone.weights_id,
+                              "preprocess": repr(self.eval_transform())})
+        all_paths = [p for n in names for p in self.split(n)[0]]
+        keys = [self.sha1[p] for p in all_paths]
+        hit, miss = cache.get(keys)
+        feats: dict[int, np.ndarray] = dict(hit)
+        self.embed_stats = {"cached": len(hit), "computed": len(miss), "seconds": 0.0}
+        if miss:
+            t0 = time.perf_counter()
+            backbone = model.backbone.eval()
+            channels_last = any(isinstance(m, nn.Conv2d) for m in backbone.modules())
+            if channels_last:
+                backbone = backbone.to(memory_format=torch.channels_last)
+            backbone = backbone.to(accelerator.device)
+            ds = ImageFiles([all_paths[i] for i in miss], list(range(len(miss))), self.eval_transform())
+            loader = accelerator.prepare(DataLoader(ds, batch_size=64, shuffle=False, num_workers=_workers()))
+            out = {}
+            for x, idx in loader:
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with accelerator.autocast():
+                    f = backbone(x)
+                f, idx = accelerator.gather_for_metrics((f.float(), idx))
+                for j, v in zip(idx.tolist(), f.cpu().numpy()):
+                    out[j] = v
+            new = np.stack([out[j] for j in range(len(miss))])
+            for j, pos in enumerate(miss):
+                feats[pos] = new[j]
+            if accelerator.is_main_process:
+                cache.put([keys[i] for i in miss], new)
+            self.embed_stats["seconds"] = time.perf_counter() - t0
+        result, start = {}, 0
+        for n in names:
+            count = len(self.split(n)[0])
+            result[n] = np.stack([feats[start + k] for k in range(count)]) if count else np.zeros((0, 1))
+            start += count
+        return result
+
+    # ------------------------------------------------------- fine-tuning
+    def lora_targets(self, model: ImageClassifier) -> list[str]:
+        return [f"backbone.{n}" for n in lora_target_modules(model.backbone)]
+
+    def backbone_groups(self, model: ImageClassifier) -> list[list[str]]:
+        return [[f"backbone.{n}" for n in g] for g in parameter_groups(model.backbone)]
+
+    @staticmethod
+    def train_mode(model: nn.Module) -> None:
+        """Train mode, but BatchNorm keeps its pre-trained statistics (small fine-tuning batches would corrupt them)."""
+        model.train()
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()

@@ -1,0 +1,216 @@
+"""Run a TrainConfig: prepare the data, run each stage of the plan on the one engine, keep the best
+stage by validation macro-F1, evaluate on the held-out test split and write the run directory."""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from tladvisor.schemas import RunResult, TrainConfig
+from tladvisor.training.engine import ProgressFn, fit, make_accelerator, predict_logits, resolve_precision, seed_everything
+from tladvisor.training.errors import RunDirError
+from tladvisor.training.evaluation import classification_metrics, plot_confusion_matrix, plot_curves
+from tladvisor.training.rundir import (RunState, append_jsonl, atomic_torch_save, atomic_write_json,
+                                       atomic_write_text, new_run_dir, read_jsonl)
+
+PROBE_CS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+
+
+def make_task(config: TrainConfig, run_dir: Path):
+    """The modality object for a config (images now; text plugs in the same way)."""
+    if config.modality == "image":
+        from tladvisor.training.image_task import ImageTask
+
+        return ImageTask(config, run_dir)
+    raise NotImplementedError(f"modality '{config.modality}' is not supported by this engine yet")
+
+
+def _open_run(config: TrainConfig, resume: Optional[str], accelerator) -> tuple[TrainConfig, Path]:
+    from accelerate.utils import broadcast_object_list
+
+    if resume:
+        run_dir = Path(resume)
+        if not (run_dir / "config.json").exists():
+            raise RunDirError(f"{resume}: not a run directory (no config.json)")
+        return TrainConfig.load(run_dir / "config.json"), run_dir
+    holder = [None]
+    if accelerator.is_main_process:
+        holder[0] = str(new_run_dir(config.out_dir, f"{Path(str(config.backbone)).name}-{config.strategy}"))
+    if accelerator.num_processes > 1:
+        broadcast_object_list(holder)
+    run_dir = Path(holder[0])
+    config = config.model_copy(update={"out_dir": str(run_dir)})
+    if accelerator.is_main_process:
+        atomic_write_json(run_dir / "config.json", config.model_dump(mode="json"))
+    return config, run_dir
+
+
+def _fit_probe(task, model, accelerator, seed: int) -> dict[str, Any]:
+    """Linear probe: embed once (cached), fit a logistic-regression head with C chosen by cross-validated
+    macro-F1 on train+val, copy it into the model's Linear head."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.metrics import f1_score
+    from sklearn.preprocessing import StandardScaler
+
+    t0 = time.perf_counter()
+    feats = task.embed(model, ["train", "val"], accelerator)
+    x = np.concatenate([feats["train"], feats["val"]])
+    y = np.array(task.split("train")[1] + task.split("val")[1])
+    scaler = StandardScaler().fit(x)
+    xs = scaler.transform(x)
+    folds = max(2, min(5, int(np.bincount(y).min())))
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    scores = {}
+    for c in PROBE_CS:
+        pred = cross_val_predict(LogisticRegression(C=c, max_iter=2000), xs, y, cv=cv)
+        scores[c] = (f1_score(y, pred, average="macro"), float((pred == y).mean()))
+    best_c = max(PROBE_CS, key=lambda c: (round(scores[c][0], 6), -c))
+    clf = LogisticRegression(C=best_c, max_iter=3000).fit(xs, y)
+    coef = clf.coef_ if clf.coef_.shape[0] > 1 else np.vstack([-clf.coef_[0] / 2, clf.coef_[0] / 2])
+    bias = clf.intercept_ if clf.intercept_.shape[0] > 1 else np.array([-clf.intercept_[0] / 2, clf.intercept_[0] / 2])
+    w = coef / scaler.scale_  # fold the standardisation into the Linear layer
+    b = bias - (coef * scaler.mean_ / scaler.scale_).sum(1)
+    with torch.no_grad():
+        model.classifier_head.weight.copy_(torch.as_tensor(w, dtype=torch.float32))
+        model.classifier_head.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
+    return {"val_macro_f1": scores[best_c][0], "val_accuracy": scores[best_c][1], "val_kind": f"{folds}-fold CV",
+            "C": best_c, "seconds": round(time.perf_counter() - t0, 2), "embedding": task.embed_stats}
+
+
+def _freeze_all(model: nn.Module) -> None:
+    for p in model.parameters():
+        p.requires_grad_(False)
+
+
+def _named(model: nn.Module, names: set[str]) -> list[nn.Parameter]:
+    out = []
+    for n, p in model.named_parameters():
+        if n in names:
+            p.requires_grad_(True)
+            out.append(p)
+    return out
+
+
+def _groups_for(stage: str, model: nn.Module, task, cfg: TrainConfig, phase: int = 0) -> tuple[nn.Module, list[dict]]:
+    """The (possibly PEFT-wrapped) model and its optimiser parameter groups for a fine-tuning stage."""
+    head = {n for n, _ in model.named_parameters() if n.startswith("classifier_head.")}
+    if stage == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lcfg = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.05,
+                          target_modules=task.lora_targets(model), modules_to_save=["classifier_head"])
+        model = get_peft_model(model, lcfg)
+        adapters = [p for n, p in model.named_parameters() if p.requires_grad and "lora_" in n]
+        heads = [p for n, p in model.named_parameters() if p.requires_grad and "lora_" not in n]
+        return model, [{"params": adapters, "lr": cfg.lr}, {"params": heads, "lr": min(cfg.lr, cfg.head_lr)}]
+    _freeze_all(model)
+    groups = task.backbone_groups(model)
+    n = len(groups)
+    if stage == "full":
+        return model, [{"params": [p for p in model.parameters() if p.requires_grad_(True) is not None], "lr": cfg.lr}]
+    if stage == "partial":
+        last = groups[n - max(1, math.ceil(n / 3)):]
+        return model, [{"params": _named(model, {x for g in last for x in g}), "lr": cfg.lr},
+                       {"params": _named(model, head), "lr": cfg.lr}]
+    # progressive: phase 0 unfreezes the last third, phase 1 the last two thirds; deeper layers get higher rates
+    depth = max(1, math.ceil(n / 3)) * (phase + 1)
+    decay = cfg.layer_decay or 0.7
+    out = [{"params": _named(model, head), "lr": cfg.lr}]
+    for k, g in enumerate(groups[n - depth:]):
+        params = _named(model, set(g))
+        if params:
+            out.append({"params": params, "lr": cfg.lr * decay ** (depth - 1 - k)})
+    return model, out
+
+
+def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Optional[ProgressFn] = None) -> RunResult:
+    """Train per `config` (or continue the run directory `resume`), returning the RunResult.
+
+    Works the same in one process or under `torchrun` / `accelerate launch`.
+    """
+    t_start = time.perf_counter()
+    accelerator = make_accelerator(config.precision)
+    config, run_dir = _open_run(config, resume, accelerator)
+    seed_everything(config.seed)
+    task = make_task(config, run_dir)
+    audit = task.prepare_data()
+    main = accelerator.is_main_process
+    if main:
+        atomic_write_json(run_dir / "labels.json", {"classes": task.classes})
+    if progress:
+        progress({"event": "audit", "audit": audit.model_dump()})
+    model = task.build_model()
+    state = RunState(run_dir)
+    if main:
+        state.set_status("running")
+    ckpt_dir = run_dir / "checkpoints"
+    log = lambda rec: append_jsonl(run_dir / "log.jsonl", rec)  # noqa: E731
+    stage_results: list[dict[str, Any]] = []
+    stage_models: dict[str, Any] = {}
+    for idx, stage in enumerate(config.stages()):
+        key = f"{idx}-{stage}"
+        done = state.stage_done(key)
+        if done:
+            if stage == "lora":
+                model, _ = _groups_for("lora", model, task, config)
+            model.load_state_dict(torch.load(ckpt_dir / f"{key}.pt", map_location="cpu", weights_only=True))
+            stage_results.append(done)
+            stage_models[key] = (stage, {k: v.clone() for k, v in model.state_dict().items()})
+            continue
+        if progress:
+            progress({"event": "stage", "stage": stage, "index": idx, "of": len(config.stages())})
+        if stage == "linear_probe":
+            result = _fit_probe(task, model, accelerator, config.seed)
+            if main:
+                log({"stage": stage, **{k: v for k, v in result.items() if k != "embedding"}})
+        else:
+            phases = 2 if stage == "progressive" else 1
+            result = {"history": []}
+            for phase in range(phases):
+                model, groups = _groups_for(stage, model, task, config, phase)
+                epochs = max(1, config.epochs // phases) if phases > 1 else config.epochs
+                fr = fit(model, groups, task.loader("train", True, config.batch_size),
+                         task.loader("val", False, config.batch_size), accelerator=accelerator, epochs=epochs,
+                         warmup_ratio=config.warmup_ratio, weight_decay=config.weight_decay,
+                         patience=config.early_stopping_patience, stage=f"{stage}" + (f"-{phase + 1}" if phases > 1 else ""),
+                         checkpoint=ckpt_dir / f"{key}-{phase}-last.pt", progress=progress,
+                         train_mode=task.train_mode, log=log)
+                model = accelerator.unwrap_model(model) if hasattr(accelerator, "unwrap_model") else model
+                result = {**fr.best_val, "epochs_run": result.get("epochs_run", 0) + fr.epochs_run,
+                          "train_examples_per_s": round(fr.train_examples_per_s, 2),
+                          "history": result["history"] + fr.history}
+            result["val_kind"] = "validation split"
+        result = {"stage": stage, **result}
+        stage_results.append(result)
+        stage_models[key] = (stage, {k: v.detach().clone() for k, v in model.state_dict().items()})
+        if main:
+            atomic_torch_save(ckpt_dir / f"{key}.pt", stage_models[key][1])
+            state.mark_stage(key, result)
+        accelerator.wait_for_everyone()
+    # keep the stage that validated best (auto runs only keep fine-tuning when it pays)
+    best_key = max(stage_models, key=lambda k: stage_results[list(stage_models).index(k)]["val_macro_f1"])
+    best_stage, best_state = stage_models[best_key]
+    if best_stage != "lora" and any(n.startswith("base_model.") for n in model.state_dict()):
+        model = task.build_model()  # plain model for a non-LoRA best stage after a LoRA stage
+    model.load_state_dict(best_state)
+    loader = accelerator.prepare(task.loader("test", False, config.batch_size))
+    model = model.to(accelerator.device)
+    probs, labels = predict_logits(model, loader, accelerator)
+    metrics = classification_metrics(labels, probs, task.classes)
+    metrics.update({"best_stage": best_stage, "precision": resolve_precision(config.precision),
+                    "processes": accelerator.num_processes})
+    result = RunResult(run_dir=str(run_dir), config=config, stage_results=stage_results, metrics=metrics,
+                       wall_time_s=round(time.perf_counter() - t_start, 2))
+    if main:
+        from tladvisor.training.export import export_run
+
+        result = export_run(result, model, best_stage, task, audit)
+        state.set_status("finished")
+    accelerator.wait_for_everyone()
+    return result
