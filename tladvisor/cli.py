@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -125,6 +126,106 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_for_training(args: argparse.Namespace) -> Any:
+    """A TrainConfig from the advisor's recommendation for this data; flags override its choices."""
+    overrides = {k: v for k, v in {
+        "epochs": args.epochs, "batch_size": args.batch_size, "resolution": args.resolution, "lr": args.lr,
+        "precision": args.precision, "seed": args.seed, "out_dir": args.out}.items() if v is not None}
+    from tladvisor.advice.advisor import advise
+    from tladvisor.advice.brief import ProjectBrief
+    from tladvisor.training.image_data import discover_images
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:  # counts only; the trainer extracts into the run directory
+        found = discover_images(args.data, extract_to=Path(tmp))
+        per_class = max(1, len(found.items) // len(found.classes))
+    rec = advise(ProjectBrief(task="image-classification", classes=len(found.classes), per_class=per_class))
+    print(f"Advisor: {rec.primary.name}, plan {' -> '.join(rec.trainable_stages())} "
+          f"({len(found.items)} images, {len(found.classes)} classes)", file=sys.stderr)
+    return rec.to_train_config(args.data, backbone=args.backbone, strategy=args.strategy, **overrides)
+
+
+class _Progress:
+    """tqdm bars with ETA per training stage, fed by the engine's progress events."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        from tqdm.auto import tqdm
+
+        kind = event.get("event")
+        if kind == "step":
+            total = event["steps"] * event["epochs"]
+            if self.bar is None or self.bar.total != total or self.bar.desc != event["stage"]:
+                self.close()
+                self.bar = tqdm(total=total, desc=event["stage"], unit="step", file=sys.stderr)
+            self.bar.update(1)
+            self.bar.set_postfix(epoch=event["epoch"], loss=f"{event['loss']:.3f}")
+        elif kind == "epoch" and self.bar is not None:
+            self.bar.set_postfix(epoch=event["epoch"], val_f1=f"{event['val_macro_f1']:.3f}")
+        elif kind == "stage":
+            self.close()
+            print(f"Stage {event['index'] + 1}/{event['of']}: {event['stage']}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tladvisor.training.errors import BackboneUnavailableError, DataError, RunDirError
+    from tladvisor.training.trainer import train
+
+    progress = _Progress()
+    try:
+        if args.resume:
+            from tladvisor.schemas import TrainConfig
+
+            result = train(TrainConfig(modality="image", data="-", backbone="-"), resume=args.resume,
+                           progress=progress)
+        else:
+            if not args.data:
+                raise CliError("DATA: give a folder or .zip of class sub-folders (or --resume RUN)")
+            result = train(_config_for_training(args), progress=progress)
+    except (DataError, BackboneUnavailableError, RunDirError) as exc:
+        raise CliError(str(exc)) from exc
+    except ValidationError as exc:
+        from tladvisor.advice.brief import format_validation_error
+
+        raise CliError(format_validation_error(exc)) from exc
+    finally:
+        progress.close()
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only the main process reports
+        return 0
+    if getattr(args, "json", False):
+        print(result.to_json())
+    else:
+        m = result.metrics
+        print(f"Run {result.run_dir}: test accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} "
+              f"({m['errors']} errors in {m['n']}), kept stage {m['best_stage']}, {result.wall_time_s:.1f} s")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from tladvisor.training.errors import BackboneUnavailableError, RunDirError
+    from tladvisor.training.predict import load_run
+
+    try:
+        run = load_run(args.run)
+        preds = run.predict(args.inputs, top_k=args.top_k)
+    except (RunDirError, BackboneUnavailableError) as exc:
+        raise CliError(str(exc)) from exc
+    if args.json:
+        print(json.dumps([{"input": i, "top_k": [{"label": l, "probability": p} for l, p in ps]}
+                          for i, ps in zip(args.inputs, preds)], indent=2))
+    else:
+        for inp, ps in zip(args.inputs, preds):
+            print(f"{inp}: " + ", ".join(f"{l} {p:.1%}" for l, p in ps))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tladvisor", description="Transfer-learning advisor and trainer.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +254,29 @@ def build_parser() -> argparse.ArgumentParser:
     adv.add_argument("--json", action="store_true", help="print the full recommendation as JSON")
     adv.add_argument("--out", help="write the scoping summary (.md or .html)")
     adv.set_defaults(func=cmd_advise)
+
+    tr = sub.add_parser("train", help="audit and train on a folder / zip of class sub-folders")
+    tr.add_argument("data", nargs="?", help="folder or .zip in ImageFolder layout (class/*.jpg)")
+    tr.add_argument("--backbone", help="catalogue id or timm name (default: the advisor's choice)")
+    tr.add_argument("--strategy", default="auto",
+                    choices=["auto", "linear_probe", "lora", "partial", "progressive", "full"])
+    tr.add_argument("--epochs", type=int)
+    tr.add_argument("--batch-size", type=int, dest="batch_size")
+    tr.add_argument("--resolution", type=int)
+    tr.add_argument("--lr", type=float)
+    tr.add_argument("--precision", choices=["auto", "fp32", "bf16"])
+    tr.add_argument("--seed", type=int)
+    tr.add_argument("--out", help="run directory (must not exist yet)")
+    tr.add_argument("--resume", metavar="RUN", help="continue an interrupted run directory")
+    tr.add_argument("--json", action="store_true", help="print the RunResult as JSON")
+    tr.set_defaults(func=cmd_train)
+
+    pr = sub.add_parser("predict", help="top-k labels for images with a trained run")
+    pr.add_argument("run", help="run directory")
+    pr.add_argument("inputs", nargs="+", help="image files")
+    pr.add_argument("--top-k", type=int, default=3)
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(func=cmd_predict)
 
     cat = sub.add_parser("catalogue", help="list the backbone catalogue")
     cat.add_argument("--modality", choices=["image", "text", "tabular"])

@@ -50,6 +50,7 @@ class HyperParams(BaseModel):
     head_learning_rate: Optional[float] = None
     scratch_learning_rate: Optional[float] = None
     lr_note: str = ""
+    stage_learning_rates: dict[str, float] = Field(default_factory=dict, description="lr per strategy")
     warmup_ratio: float = 0.0
     warmup_steps: int = 0
     epochs: Optional[int] = None
@@ -175,7 +176,7 @@ class Recommendation(BaseModel):
             plan=stages,
             epochs=epochs or hp.epochs or 15,
             batch_size=hp.batch_size or 32,
-            lr=hp.learning_rate or 1e-4,
+            lr=(hp.stage_learning_rates.get(strategy) if strategy != "auto" else None) or hp.learning_rate or 1e-4,
             head_lr=hp.head_learning_rate or 1e-3,
             weight_decay=hp.weight_decay if hp.weight_decay is not None else 0.01,
             warmup_ratio=hp.warmup_ratio,

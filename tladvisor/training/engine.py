@@ -42,7 +42,9 @@ def make_accelerator(precision: str):
     """An Accelerator for this process (single process, DDP under torchrun, ...)."""
     from accelerate import Accelerator
 
-    return Accelerator(mixed_precision="bf16" if resolve_precision(precision) == "bf16" else "no")
+    # cpu=True when there is no GPU: that is what makes Accelerate join a torchrun group over gloo on CPUs
+    return Accelerator(mixed_precision="bf16" if resolve_precision(precision) == "bf16" else "no",
+                       cpu=not torch.cuda.is_available())
 
 
 def seed_everything(seed: int) -> None:
@@ -95,8 +97,8 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
     from transformers import get_cosine_schedule_with_warmup
 
     optimizer = torch.optim.AdamW(param_groups, weight_decay=weight_decay)
-    steps_per_epoch = math.ceil(len(train_loader) / max(1, accelerator.num_processes))
-    total_steps = max(1, steps_per_epoch * epochs)
+    # counted on the unsharded loader: Accelerate steps a prepared scheduler once per process per step
+    total_steps = max(1, len(train_loader) * epochs)
     scheduler = get_cosine_schedule_with_warmup(optimizer, int(round(warmup_ratio * total_steps)), total_steps)
     model, optimizer, train_loader, val_loader, scheduler = accelerator.prepare(
         model, optimizer, train_loader, val_loader, scheduler)
@@ -140,11 +142,11 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
                   "lr": scheduler.get_last_lr()[0], "epoch_s": round(time.perf_counter() - t0, 2),
                   **_val_metrics(probs, labels)}
         history.append(record)
-        if record["val_macro_f1"] > best_val["val_macro_f1"]:
-            best_val, bad_epochs = {k: v for k, v in record.items() if k.startswith("val_")}, 0
+        improved = record["val_macro_f1"] > best_val["val_macro_f1"]
+        if record["val_macro_f1"] >= best_val["val_macro_f1"]:  # on a tie, the longer-trained state wins
+            best_val = {k: v for k, v in record.items() if k.startswith("val_")}
             best_state = copy.deepcopy(unwrapped.state_dict())
-        else:
-            bad_epochs += 1
+        bad_epochs = 0 if improved else bad_epochs + 1
         if log and accelerator.is_main_process:
             log(record)
         if progress:

@@ -1,0 +1,171 @@
+"""Vision backend: real training on generated images, resume after a kill, reload and predict,
+bundled weights, clear errors, and the same run data-parallel under torchrun."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imagegen import make_image_folder
+
+pytest.importorskip("torch")
+from tladvisor.schemas import TrainConfig  # noqa: E402
+from tladvisor.training.errors import BackboneUnavailableError, RunDirError  # noqa: E402
+
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent)}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    return make_image_folder(tmp_path_factory.mktemp("img") / "defects", per_class=30, seed=1)
+
+
+@pytest.fixture(autouse=True)
+def feature_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("TLADVISOR_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def cfg(data: Path, out: Path, **kw) -> TrainConfig:
+    base = dict(modality="image", data=str(data), out_dir=str(out), backbone="efficientnet_lite0", resolution=64,
+                batch_size=16, epochs=3, lr=1e-3, precision="fp32")
+    return TrainConfig(**{**base, **kw})
+
+
+def test_bundled_weights_are_real_imagenet_weights():
+    """The daisy photo scikit-learn ships must come out as ImageNet class 985 ('daisy')."""
+    import torch
+    from PIL import Image
+    from sklearn.datasets import load_sample_images
+    from timm.data import create_transform
+
+    from tladvisor.training.image_models import create_image_backbone
+
+    bb = create_image_backbone("efficientnet_lite0", keep_classifier=True)
+    flower = load_sample_images().images[1]
+    x = create_transform(**bb.data_config)(Image.fromarray(flower)).unsqueeze(0)
+    with torch.no_grad():
+        top1 = bb.model.eval()(x).argmax(-1).item()
+    assert top1 == 985
+
+
+def test_hub_only_backbone_offline_names_bundled_alternative():
+    from tladvisor.training.image_models import create_image_backbone
+
+    with pytest.raises(BackboneUnavailableError, match="efficientnet_lite0"):
+        create_image_backbone("resnet50")
+    with pytest.raises(BackboneUnavailableError, match="unknown backbone"):
+        create_image_backbone("no_such_net_xyz")
+
+
+def test_linear_probe_beats_chance_and_caches_features(data, tmp_path):
+    from tladvisor.training.trainer import train
+
+    first = train(cfg(data, tmp_path / "probe1", strategy="linear_probe"))
+    assert first.metrics["accuracy"] >= 0.8  # chance is 1/3
+    emb = first.stage_results[0]["embedding"]
+    assert emb["computed"] == 63 + 9 and emb["cached"] == 0
+    second = train(cfg(data, tmp_path / "probe2", strategy="linear_probe"))
+    assert second.stage_results[0]["embedding"] == {"cached": 72, "computed": 0, "seconds": 0.0}
+    assert second.metrics["accuracy"] == first.metrics["accuracy"]
+    run = Path(first.run_dir)
+    for name in ("config.json", "labels.json", "audit.json", "split.json", "metrics.json", "confusion_matrix.png",
+                 "README.md", "result.json", "model/head.safetensors", "model/model_info.json"):
+        assert (run / name).exists(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["per_class"]) == {"horizontal", "spots", "vertical"} and "top2_accuracy" in metrics
+
+
+def test_lora_trains_saves_peft_adapter_and_reloads_identically(data, tmp_path):
+    from tladvisor.training.predict import load_run
+    from tladvisor.training.trainer import train
+
+    res = train(cfg(data, tmp_path / "lora", strategy="lora", epochs=4))
+    assert res.metrics["accuracy"] >= 0.8 and res.metrics["best_stage"] == "lora"
+    adapter = Path(res.run_dir) / "model" / "adapter"
+    assert json.loads((adapter / "adapter_config.json").read_text())["peft_type"] == "LORA"
+    assert (adapter / "adapter_model.safetensors").exists()
+    assert (Path(res.run_dir) / "curves.png").exists()
+    images = [str(p) for p in sorted(data.glob("*/*_00[0-2].png"))]
+    here = load_run(res.run_dir).predict_proba(images).numpy()
+    out = subprocess.run([sys.executable, "-m", "tladvisor", "predict", res.run_dir, *images, "--json",
+                          "--top-k", "3"], capture_output=True, text=True, env=ENV, timeout=300)
+    assert out.returncode == 0, out.stderr
+    fresh = json.loads(out.stdout)
+    classes = json.loads((Path(res.run_dir) / "labels.json").read_text())["classes"]
+    for row, probs in zip(fresh, here):
+        got = {d["label"]: d["probability"] for d in row["top_k"]}
+        assert all(abs(got[c] - float(probs[i])) < 1e-4 for i, c in enumerate(classes))
+    correct = [Path(r["input"]).parent.name == r["top_k"][0]["label"] for r in fresh]
+    assert sum(correct) >= len(correct) - 1
+
+
+def test_auto_plan_keeps_the_best_stage(data, tmp_path):
+    from tladvisor.training.trainer import train
+
+    res = train(cfg(data, tmp_path / "auto", strategy="auto", plan=["linear_probe", "partial"], epochs=2))
+    stages = [s["stage"] for s in res.stage_results]
+    assert stages == ["linear_probe", "partial"]
+    best = max(res.stage_results, key=lambda s: s["val_macro_f1"])["val_macro_f1"]
+    kept = [s for s in res.stage_results if s["stage"] == res.metrics["best_stage"]][0]
+    assert kept["val_macro_f1"] == best and res.metrics["accuracy"] >= 0.8
+
+
+def test_existing_run_dir_is_never_overwritten(data, tmp_path):
+    from tladvisor.training.trainer import train
+
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    with pytest.raises(RunDirError, match="already exists"):
+        train(cfg(data, out, strategy="linear_probe"))
+    assert (out / "precious.txt").read_text() == "keep me"
+
+
+def test_killed_run_resumes_from_last_checkpoint(data, tmp_path):
+    run = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "tladvisor", "train", str(data), "--backbone", "efficientnet_lite0", "--strategy",
+           "lora", "--epochs", "8", "--resolution", "64", "--batch-size", "16", "--precision", "fp32", "--out", str(run)]
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = run / "checkpoints" / "0-lora-0-last.pt"
+    deadline = time.time() + 240
+    while time.time() < deadline and not ckpt.exists():
+        time.sleep(0.2)
+    assert ckpt.exists(), "no checkpoint appeared"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    logged = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
+    assert 1 <= len(logged) < 8
+    out = subprocess.run([sys.executable, "-m", "tladvisor", "train", "--resume", str(run), "--json"],
+                         capture_output=True, text=True, env=ENV, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout)
+    epochs = [json.loads(l)["epoch"] for l in (run / "log.jsonl").read_text().splitlines()]
+    assert epochs == sorted(epochs) and len(epochs) == len(set(epochs)), epochs  # continued, not restarted
+    assert result["status"] == "finished" and result["metrics"]["accuracy"] >= 0.8
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not installed")
+def test_two_process_torchrun_matches_single_process(data, tmp_path):
+    single = tmp_path / "single"
+    multi = tmp_path / "multi"
+    common = ["train", str(data), "--backbone", "efficientnet_lite0", "--strategy", "linear_probe",
+              "--resolution", "64", "--precision", "fp32"]
+    one = subprocess.run([sys.executable, "-m", "tladvisor", *common, "--out", str(single)], env=ENV,
+                         capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0, one.stderr[-2000:]
+    two = subprocess.run(["torchrun", "--nproc_per_node", "2", "-m", "tladvisor", *common, "--out", str(multi)],
+                         env=ENV, capture_output=True, text=True, timeout=600)
+    assert two.returncode == 0, two.stderr[-3000:]
+    m1 = json.loads((single / "metrics.json").read_text())
+    m2 = json.loads((multi / "metrics.json").read_text())
+    assert m2["processes"] == 2 and m1["processes"] == 1
+    assert abs(m1["accuracy"] - m2["accuracy"]) <= 0.06
