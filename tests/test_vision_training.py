@@ -169,3 +169,35 @@ def test_two_process_torchrun_matches_single_process(data, tmp_path):
     m2 = json.loads((multi / "metrics.json").read_text())
     assert m2["processes"] == 2 and m1["processes"] == 1
     assert abs(m1["accuracy"] - m2["accuracy"]) <= 0.06
+
+
+def test_cli_train_bad_data_is_one_clear_line(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../../evil.png", b"x")
+    out = subprocess.run([sys.executable, "-m", "tladvisor", "train", str(archive), "--out", str(tmp_path / "r")],
+                         capture_output=True, text=True, env=ENV, timeout=300)
+    assert out.returncode == 2 and "refused unsafe entry" in out.stderr and "Traceback" not in out.stderr
+    one = make_image_folder(tmp_path / "one", per_class=3, classes=("a",))
+    out = subprocess.run([sys.executable, "-m", "tladvisor", "train", str(one)], capture_output=True, text=True,
+                         env=ENV, timeout=300)
+    assert out.returncode == 2 and "at least 2 class folders" in out.stderr
+
+
+def test_cli_trains_from_a_zip_with_the_advisors_plan(data, tmp_path):
+    import zipfile
+
+    archive = tmp_path / "defects.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in data.rglob("*.png"):
+            zf.write(f, f.relative_to(data.parent))
+    out = subprocess.run([sys.executable, "-m", "tladvisor", "train", str(archive), "--epochs", "1", "--resolution",
+                          "64", "--out", str(tmp_path / "run"), "--json"], capture_output=True, text=True, env=ENV,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout)
+    assert result["config"]["plan"] == ["linear_probe", "lora"]  # 30/class: probe, then LoRA if it pays
+    assert result["metrics"]["accuracy"] >= 0.8
+    assert "Advisor: EfficientNet-Lite0" in out.stderr
