@@ -59,7 +59,7 @@ def _fit_probe(task, model, accelerator, seed: int) -> dict[str, Any]:
     from sklearn.preprocessing import StandardScaler
 
     t0 = time.perf_counter()
-    feats = task.embed(model, ["train", "val"], accelerator)
+    feats = task.embed(model, ["train", "val", "test"], accelerator)  # one pass; test features reused at the end
     x = np.concatenate([feats["train"], feats["val"]])
     y = np.array(task.split("train")[1] + task.split("val")[1])
     scaler = StandardScaler().fit(x)
@@ -79,8 +79,35 @@ def _fit_probe(task, model, accelerator, seed: int) -> dict[str, Any]:
     with torch.no_grad():
         model.classifier_head.weight.copy_(torch.as_tensor(w, dtype=torch.float32))
         model.classifier_head.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
+    test_probs = clf.predict_proba(scaler.transform(feats["test"])) if len(feats["test"]) else np.zeros((0, len(w)))
     return {"val_macro_f1": scores[best_c][0], "val_accuracy": scores[best_c][1], "val_kind": f"{folds}-fold CV",
-            "C": best_c, "seconds": round(time.perf_counter() - t0, 2), "embedding": task.embed_stats}
+            "C": best_c, "seconds": round(time.perf_counter() - t0, 2), "embedding": task.embed_stats,
+            "_test_probs": test_probs}
+
+
+def _evaluate(model: nn.Module, task, config: TrainConfig, accelerator) -> tuple[np.ndarray, np.ndarray]:
+    """Test-split probabilities from a full forward pass (fine-tuned stages)."""
+    loader = accelerator.prepare(task.loader("test", False, config.batch_size))
+    return predict_logits(model.to(accelerator.device), loader, accelerator)
+
+
+def _probe_probs(task, model: nn.Module, accelerator) -> np.ndarray:
+    """Test probabilities of a probe head from cached features (no forward pass when the cache is warm)."""
+    feats = task.embed(model, ["test"], accelerator)["test"]
+    with torch.no_grad():
+        logits = model.classifier_head(torch.as_tensor(feats, dtype=torch.float32))
+    return logits.softmax(-1).numpy()
+
+
+def _test_summary(y: np.ndarray, probs: np.ndarray) -> dict[str, float]:
+    """Per-stage test accuracy / macro-F1, reported beside (never used for) the validation-based choice."""
+    from sklearn.metrics import f1_score
+
+    if not len(y):
+        return {}
+    pred = probs.argmax(1)
+    return {"test_accuracy": float((pred == y).mean()),
+            "test_macro_f1": float(f1_score(y, pred, average="macro", zero_division=0))}
 
 
 def _freeze_all(model: nn.Module) -> None:
@@ -153,6 +180,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     log = lambda rec: append_jsonl(run_dir / "log.jsonl", rec)  # noqa: E731
     stage_results: list[dict[str, Any]] = []
     stage_models: dict[str, Any] = {}
+    stage_probs: dict[str, np.ndarray] = {}
     for idx, stage in enumerate(config.stages()):
         key = f"{idx}-{stage}"
         done = state.stage_done(key)
@@ -162,6 +190,8 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
             model.load_state_dict(torch.load(ckpt_dir / f"{key}.pt", map_location="cpu", weights_only=True))
             stage_results.append(done)
             stage_models[key] = (stage, {k: v.clone() for k, v in model.state_dict().items()})
+            if stage == "linear_probe":  # cheap: the test features are cached
+                stage_probs[key] = _probe_probs(task, model, accelerator)
             continue
         if progress:
             progress({"event": "stage", "stage": stage, "index": idx, "of": len(config.stages())})
@@ -186,7 +216,12 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
                           "train_examples_per_s": round(fr.train_examples_per_s, 2),
                           "history": result["history"] + fr.history}
             result["val_kind"] = "validation split"
-        result = {"stage": stage, **result}
+        test_probs = result.pop("_test_probs", None)
+        if test_probs is None:
+            test_probs, _ = _evaluate(model, task, config, accelerator)
+        y_test = np.array(task.split("test")[1])
+        result = {"stage": stage, **result, **_test_summary(y_test, test_probs)}
+        stage_probs[key] = test_probs
         stage_results.append(result)
         stage_models[key] = (stage, {k: v.detach().clone() for k, v in model.state_dict().items()})
         if main:
@@ -199,9 +234,10 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     if best_stage != "lora" and any(n.startswith("base_model.") for n in model.state_dict()):
         model = task.build_model()  # plain model for a non-LoRA best stage after a LoRA stage
     model.load_state_dict(best_state)
-    loader = accelerator.prepare(task.loader("test", False, config.batch_size))
-    model = model.to(accelerator.device)
-    probs, labels = predict_logits(model, loader, accelerator)
+    probs = stage_probs.get(best_key)
+    if probs is None:
+        probs, _ = _evaluate(model, task, config, accelerator)
+    labels = np.array(task.split("test")[1])
     metrics = classification_metrics(labels, probs, task.classes)
     metrics.update({"best_stage": best_stage, "precision": resolve_precision(config.precision),
                     "processes": accelerator.num_processes})
