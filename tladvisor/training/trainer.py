@@ -53,9 +53,8 @@ def _open_run(config: TrainConfig, resume: Optional[str], accelerator) -> tuple[
 def _fit_probe(task, model, accelerator, seed: int) -> dict[str, Any]:
     """Linear probe: embed once (cached), fit a logistic-regression head with C chosen by cross-validated
     macro-F1 on train+val, copy it into the model's Linear head."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.metrics import f1_score
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import StratifiedKFold
     from sklearn.preprocessing import StandardScaler
 
     t0 = time.perf_counter()
@@ -66,12 +65,11 @@ def _fit_probe(task, model, accelerator, seed: int) -> dict[str, Any]:
     xs = scaler.transform(x)
     folds = max(2, min(5, int(np.bincount(y).min())))
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    scores = {}
-    for c in PROBE_CS:
-        pred = cross_val_predict(LogisticRegression(C=c, max_iter=2000), xs, y, cv=cv)
-        scores[c] = (f1_score(y, pred, average="macro"), float((pred == y).mean()))
-    best_c = max(PROBE_CS, key=lambda c: (round(scores[c][0], 6), -c))
-    clf = LogisticRegression(C=best_c, max_iter=3000).fit(xs, y)
+    # warm-started along the C path: ~2x faster than one fit per C and fold
+    clf = LogisticRegressionCV(Cs=PROBE_CS, cv=cv, scoring="f1_macro", max_iter=3000).fit(xs, y)
+    fold_scores = np.asarray(next(iter(clf.scores_.values()))).mean(axis=0)  # mean macro-F1 per C
+    best_c = float(clf.C_[0])
+    cv_f1 = float(fold_scores[PROBE_CS.index(best_c)]) if best_c in PROBE_CS else float(fold_scores.max())
     coef = clf.coef_ if clf.coef_.shape[0] > 1 else np.vstack([-clf.coef_[0] / 2, clf.coef_[0] / 2])
     bias = clf.intercept_ if clf.intercept_.shape[0] > 1 else np.array([-clf.intercept_[0] / 2, clf.intercept_[0] / 2])
     w = coef / scaler.scale_  # fold the standardisation into the Linear layer
@@ -80,7 +78,7 @@ def _fit_probe(task, model, accelerator, seed: int) -> dict[str, Any]:
         model.classifier_head.weight.copy_(torch.as_tensor(w, dtype=torch.float32))
         model.classifier_head.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
     test_probs = clf.predict_proba(scaler.transform(feats["test"])) if len(feats["test"]) else np.zeros((0, len(w)))
-    return {"val_macro_f1": scores[best_c][0], "val_accuracy": scores[best_c][1], "val_kind": f"{folds}-fold CV",
+    return {"val_macro_f1": cv_f1, "val_kind": f"{folds}-fold CV",
             "C": best_c, "seconds": round(time.perf_counter() - t0, 2), "embedding": task.embed_stats,
             "_test_probs": test_probs}
 
@@ -195,6 +193,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
             continue
         if progress:
             progress({"event": "stage", "stage": stage, "index": idx, "of": len(config.stages())})
+        t_stage = time.perf_counter()
         if stage == "linear_probe":
             result = _fit_probe(task, model, accelerator, config.seed)
             if main:
@@ -216,6 +215,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
                           "train_examples_per_s": round(fr.train_examples_per_s, 2),
                           "history": result["history"] + fr.history}
             result["val_kind"] = "validation split"
+        result["stage_seconds"] = round(time.perf_counter() - t_stage, 2)
         test_probs = result.pop("_test_probs", None)
         if test_probs is None:
             test_probs, _ = _evaluate(model, task, config, accelerator)
