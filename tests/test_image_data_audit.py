@@ -12,7 +12,8 @@ from PIL import Image
 from imagegen import make_image, make_image_folder
 from tladvisor.training.errors import DataError
 from tladvisor.training.image_audit import audit_images, scan_images
-from tladvisor.training.image_data import discover_images, load_rgb, safe_extract_zip, split_items
+from tladvisor.training.image_data import discover_images, load_rgb, safe_extract_zip
+from tladvisor.training.splits import split_items
 
 
 def test_zip_slip_and_absolute_paths_are_refused(tmp_path):

@@ -131,17 +131,27 @@ def _config_for_training(args: argparse.Namespace) -> Any:
     overrides = {k: v for k, v in {
         "epochs": args.epochs, "batch_size": args.batch_size, "resolution": args.resolution, "lr": args.lr,
         "precision": args.precision, "seed": args.seed, "out_dir": args.out}.items() if v is not None}
-    from tladvisor.advice.advisor import advise
-    from tladvisor.advice.brief import ProjectBrief
-    from tladvisor.training.image_data import discover_images
     import tempfile
 
-    with tempfile.TemporaryDirectory() as tmp:  # counts only; the trainer extracts into the run directory
-        found = discover_images(args.data, extract_to=Path(tmp))
-        per_class = max(1, len(found.items) // len(found.classes))
-    rec = advise(ProjectBrief(task="image-classification", classes=len(found.classes), per_class=per_class))
-    print(f"Advisor: {rec.primary.name}, plan {' -> '.join(rec.trainable_stages())} "
-          f"({len(found.items)} images, {len(found.classes)} classes)", file=sys.stderr)
+    from tladvisor.advice.advisor import advise
+    from tladvisor.advice.brief import ProjectBrief
+    from tladvisor.training.text_data import TEXT_EXTENSIONS
+
+    if Path(args.data).suffix.lower() in TEXT_EXTENSIONS:
+        from tladvisor.training.text_data import read_labelled_texts
+
+        rows, _, _ = read_labelled_texts(args.data, args.text_col, args.label_col)
+        classes, n, unit, task = len({r.label for r in rows}), len(rows), "texts", "text-classification"
+        overrides.update(text_col=args.text_col, label_col=args.label_col, test_data=args.test)
+    else:
+        from tladvisor.training.image_data import discover_images
+
+        with tempfile.TemporaryDirectory() as tmp:  # counts only; the trainer extracts into the run directory
+            found = discover_images(args.data, extract_to=Path(tmp))
+        classes, n, unit, task = len(found.classes), len(found.items), "images", "image-classification"
+    rec = advise(ProjectBrief(task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))))
+    print(f"Advisor: {rec.primary.name}, plan {' -> '.join(rec.trainable_stages())} ({n} {unit}, {classes} classes)",
+          file=sys.stderr)
     return rec.to_train_config(args.data, backbone=args.backbone, strategy=args.strategy, **overrides)
 
 
@@ -183,7 +193,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.resume:
             from tladvisor.schemas import TrainConfig
 
-            result = train(TrainConfig(modality="image", data="-", backbone="-"), resume=args.resume,
+            result = train(TrainConfig(modality="image", data="-", backbone="-"), resume=args.resume,  # config from RUN
                            progress=progress)
         else:
             if not args.data:
@@ -212,16 +222,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from tladvisor.training.errors import BackboneUnavailableError, RunDirError
     from tladvisor.training.predict import load_run
 
+    inputs = list(args.inputs)
+    if args.file:
+        try:
+            inputs += [line for line in Path(args.file).read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"--file {args.file}: cannot read ({exc})") from exc
+    if not inputs:
+        raise CliError("give images / texts to predict, or --file with one text per line")
     try:
         run = load_run(args.run)
-        preds = run.predict(args.inputs, top_k=args.top_k)
+        preds = run.predict(inputs, top_k=args.top_k)
     except (RunDirError, BackboneUnavailableError) as exc:
         raise CliError(str(exc)) from exc
     if args.json:
         print(json.dumps([{"input": i, "top_k": [{"label": l, "probability": p} for l, p in ps]}
-                          for i, ps in zip(args.inputs, preds)], indent=2))
+                          for i, ps in zip(inputs, preds)], indent=2))
     else:
-        for inp, ps in zip(args.inputs, preds):
+        for inp, ps in zip(inputs, preds):
             print(f"{inp}: " + ", ".join(f"{l} {p:.1%}" for l, p in ps))
     return 0
 
@@ -256,7 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     adv.set_defaults(func=cmd_advise)
 
     tr = sub.add_parser("train", help="audit and train on a folder / zip of class sub-folders")
-    tr.add_argument("data", nargs="?", help="folder or .zip in ImageFolder layout (class/*.jpg)")
+    tr.add_argument("data", nargs="?", help="folder or .zip in ImageFolder layout (class/*.jpg), "
+                                            "or a .csv / .tsv / .jsonl of labelled texts")
+    tr.add_argument("--text-col", default="text", help="text column (CSV/TSV/JSONL)")
+    tr.add_argument("--label-col", default="label", help="label column (CSV/TSV/JSONL)")
+    tr.add_argument("--test", help="separate test file for texts (else a stratified split)")
     tr.add_argument("--backbone", help="catalogue id or timm name (default: the advisor's choice)")
     tr.add_argument("--strategy", default="auto",
                     choices=["auto", "linear_probe", "lora", "partial", "progressive", "full"])
@@ -271,9 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true", help="print the RunResult as JSON")
     tr.set_defaults(func=cmd_train)
 
-    pr = sub.add_parser("predict", help="top-k labels for images with a trained run")
+    pr = sub.add_parser("predict", help="top-k labels for images or texts with a trained run")
     pr.add_argument("run", help="run directory")
-    pr.add_argument("inputs", nargs="+", help="image files")
+    pr.add_argument("inputs", nargs="*", help="image files, or texts for a text run")
+    pr.add_argument("--file", help="a file of texts, one per line")
     pr.add_argument("--top-k", type=int, default=3)
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_predict)

@@ -37,7 +37,8 @@ def _model_card(result: RunResult, audit_md: str, kind: str) -> str:
                           for c, v in m["per_class"].items())
     stages = "\n".join(f"| {s['stage']} | {s.get('val_macro_f1', float('nan')):.4f} ({s.get('val_kind', '')}) | "
                        f"{s.get('epochs_run', '-')} |" for s in result.stage_results)
-    load = ("from tladvisor.training.predict import load_run\nrun = load_run('.')\nrun.predict(['image.jpg'])")
+    example = "'some text'" if cfg.modality == "text" else "'image.jpg'"
+    load = f"from tladvisor.training.predict import load_run\nrun = load_run('.')\nrun.predict([{example}])"
     return f"""# TL Advisor run: {Path(result.run_dir).name}
 
 Backbone `{cfg.backbone}`, strategy `{cfg.strategy}` (stages: {', '.join(cfg.stages())}); kept stage:
@@ -62,11 +63,11 @@ Precision: {m['precision']}; processes: {m['processes']}; wall time {result.wall
 ```python
 {load}
 ```
-or `tladvisor predict {result.run_dir} IMAGE...`.
+or `tladvisor predict {result.run_dir} {'"some text"' if cfg.modality == 'text' else 'IMAGE...'}`.
 
 ## Limitations
-Measured on a held-out split of the data provided; accuracy on images from other cameras, sites or periods
-can be lower. Re-evaluate after any change in how images are captured.
+Measured on a held-out split of the data provided; accuracy on data from other sources, sites or periods
+(other cameras, other customer channels) can be lower. Re-evaluate after any change in how data is collected.
 """
 
 
@@ -75,6 +76,8 @@ def export_run(result: RunResult, model: nn.Module, best_stage: str, task, audit
     run_dir = Path(result.run_dir)
     kind = {"linear_probe": "probe", "lora": "lora"}.get(best_stage, "full")
     artefacts = _save_model(model, kind, run_dir / "model", {**task.model_info(), "classes": task.classes})
+    if hasattr(task, "save_preprocessing"):  # e.g. the tokenizer, so the run reloads from its directory alone
+        task.save_preprocessing(run_dir / "model")
     atomic_write_json(run_dir / "metrics.json", result.metrics)
     plot_confusion_matrix(result.metrics["confusion_matrix"], task.classes, run_dir / "confusion_matrix.png",
                           f"test accuracy {result.metrics['accuracy']:.3f}")

@@ -14,7 +14,8 @@ from tladvisor.schemas import TrainConfig
 from tladvisor.training.errors import DataError
 from tladvisor.training.features import FeatureCache
 from tladvisor.training.image_audit import AuditReport, audit_images, scan_images
-from tladvisor.training.image_data import ImageItem, discover_images, load_rgb, split_items
+from tladvisor.training.image_data import ImageItem, discover_images, load_rgb
+from tladvisor.training.splits import carve_validation, split_items
 from tladvisor.training.image_models import (ImageClassifier, create_image_backbone, lora_target_modules,
                                              parameter_groups)
 from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_json
@@ -80,8 +81,8 @@ class ImageTask:
                 item.split = split
         elif not any(i.split == "val" for i in readable):  # train/test given: carve val out of train
             train = [i for i in readable if i.split == "train"]
-            for item, split in zip(train, split_items(train, [i.label for i in train], 0.1, 0.1, cfg.seed)):
-                item.split = "val" if split == "val" else "train"
+            for item, split in zip(train, carve_validation([i.label for i in train], cfg.val_fraction, cfg.seed)):
+                item.split = split
         if not any(i.split == "test" for i in readable):  # train/val given: test = val
             for i in readable:
                 i.split = "test" if i.split == "val" else i.split

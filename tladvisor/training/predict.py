@@ -13,15 +13,19 @@ from tladvisor.training.rundir import read_json
 
 @dataclass
 class LoadedRun:
-    """A trained classifier ready for prediction."""
+    """A trained classifier ready for prediction (images: file paths; text: strings)."""
 
     run_dir: Path
     model: torch.nn.Module
     classes: list[str]
     info: dict[str, Any]
+    tokenizer: Any = None
 
-    @torch.no_grad()
-    def predict_proba(self, inputs: list[str]) -> torch.Tensor:
+    @property
+    def modality(self) -> str:
+        return self.info.get("modality", "image")
+
+    def _image_batch(self, inputs: list[str]) -> torch.Tensor:
         from timm.data import create_transform
 
         from tladvisor.training.image_data import load_rgb
@@ -36,7 +40,22 @@ class LoadedRun:
                 raise RunDirError(f"{path}: no such image file") from exc
             except Exception as exc:
                 raise RunDirError(f"{path}: cannot read image ({exc})") from exc
-        return self.model(torch.stack(batch)).float().softmax(-1)
+        return torch.stack(batch)
+
+    def _text_batch(self, inputs: list[str]) -> dict[str, torch.Tensor]:
+        enc = self.tokenizer(list(inputs), padding=True, truncation=True, max_length=self.info["max_length"],
+                             return_tensors="pt")
+        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+
+    @torch.no_grad()
+    def predict_proba(self, inputs: list[str], batch_size: int = 64) -> torch.Tensor:
+        """Class probabilities, one row per input, in the order of `classes`."""
+        if not inputs:
+            return torch.zeros((0, len(self.classes)))
+        make = self._text_batch if self.modality == "text" else self._image_batch
+        out = [self.model(make(inputs[k:k + batch_size])).float().softmax(-1)
+               for k in range(0, len(inputs), batch_size)]
+        return torch.cat(out)
 
     def predict(self, inputs: list[str], top_k: int = 3) -> list[list[tuple[str, float]]]:
         """Top-k (label, probability) for each input."""
@@ -47,11 +66,27 @@ class LoadedRun:
                 for vs, ids in zip(values, idx)]
 
 
+def _build(info: dict[str, Any], run: Path):
+    """The untrained classifier skeleton for a run (pretrained base weights unless the run saved all weights)."""
+    pretrained = info["kind"] != "full"
+    if info.get("modality", "image") == "text":
+        from transformers import AutoTokenizer
+
+        from tladvisor.training.text_models import TextClassifier, load_text_encoder
+
+        enc = load_text_encoder(info["backbone"], info["max_length"], pretrained=pretrained)
+        tokenizer = AutoTokenizer.from_pretrained(str(run / "model" / "tokenizer"))
+        return TextClassifier(enc.model, info["hidden_size"], len(info["classes"])), tokenizer
+    from tladvisor.training.image_models import ImageClassifier, create_image_backbone
+
+    bb = create_image_backbone(info["backbone"], resolution=info["data_config"]["input_size"][-1],
+                               pretrained=pretrained)
+    return ImageClassifier(bb.model, info["num_features"], len(info["classes"])), None
+
+
 def load_run(run_dir: str | Path) -> LoadedRun:
     """Rebuild the model of a finished run (fresh process; only the run directory is needed)."""
     from safetensors.torch import load_file
-
-    from tladvisor.training.image_models import ImageClassifier, create_image_backbone
 
     run = Path(run_dir)
     info_path = run / "model" / "model_info.json"
@@ -59,10 +94,8 @@ def load_run(run_dir: str | Path) -> LoadedRun:
         raise RunDirError(f"{run_dir}: no trained model here (model/model_info.json missing); "
                           "is the run finished? `tladvisor train --resume` continues an interrupted one")
     info = read_json(info_path)
+    model, tokenizer = _build(info, run)
     kind = info["kind"]
-    res = info["data_config"]["input_size"][-1]
-    bb = create_image_backbone(info["backbone"], resolution=res, pretrained=kind != "full")
-    model = ImageClassifier(bb.model, info["num_features"], len(info["classes"]))
     if kind == "full":
         model.load_state_dict(load_file(str(run / "model" / "model.safetensors")))
     elif kind == "lora":
@@ -72,4 +105,4 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     else:
         model.classifier_head.load_state_dict(load_file(str(run / "model" / "head.safetensors")))
     model.eval()
-    return LoadedRun(run, model, info["classes"], info)
+    return LoadedRun(run, model, info["classes"], info, tokenizer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -27,7 +28,9 @@ def make_task(config: TrainConfig, run_dir: Path):
         from tladvisor.training.image_task import ImageTask
 
         return ImageTask(config, run_dir)
-    raise NotImplementedError(f"modality '{config.modality}' is not supported by this engine yet")
+    from tladvisor.training.text_task import TextTask
+
+    return TextTask(config, run_dir)
 
 
 def _open_run(config: TrainConfig, resume: Optional[str], accelerator) -> tuple[TrainConfig, Path]:
@@ -66,7 +69,9 @@ def _fit_probe(task, model, accelerator, seed: int) -> dict[str, Any]:
     folds = max(2, min(5, int(np.bincount(y).min())))
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
     # warm-started along the C path: ~2x faster than one fit per C and fold
-    clf = LogisticRegressionCV(Cs=PROBE_CS, cv=cv, scoring="f1_macro", max_iter=3000).fit(xs, y)
+    with warnings.catch_warnings():  # scikit-learn 1.8+ announces attribute changes we do not depend on
+        warnings.simplefilter("ignore", FutureWarning)
+        clf = LogisticRegressionCV(Cs=PROBE_CS, cv=cv, scoring="f1_macro", max_iter=3000).fit(xs, y)
     fold_scores = np.asarray(next(iter(clf.scores_.values()))).mean(axis=0)  # mean macro-F1 per C
     best_c = float(clf.C_[0])
     cv_f1 = float(fold_scores[PROBE_CS.index(best_c)]) if best_c in PROBE_CS else float(fold_scores.max())
@@ -84,17 +89,18 @@ def _fit_probe(task, model, accelerator, seed: int) -> dict[str, Any]:
 
 
 def _evaluate(model: nn.Module, task, config: TrainConfig, accelerator) -> tuple[np.ndarray, np.ndarray]:
-    """Test-split probabilities from a full forward pass (fine-tuned stages)."""
+    """Test-split (probabilities, labels) from a full forward pass (fine-tuned stages); the loader may
+    reorder examples (length buckets, process shards), so the labels come back with the probabilities."""
     loader = accelerator.prepare(task.loader("test", False, config.batch_size))
     return predict_logits(model.to(accelerator.device), loader, accelerator)
 
 
-def _probe_probs(task, model: nn.Module, accelerator) -> np.ndarray:
-    """Test probabilities of a probe head from cached features (no forward pass when the cache is warm)."""
+def _probe_probs(task, model: nn.Module, accelerator) -> tuple[np.ndarray, np.ndarray]:
+    """Test (probabilities, labels) of a probe head from cached features (no forward pass when cached)."""
     feats = task.embed(model, ["test"], accelerator)["test"]
     with torch.no_grad():
         logits = model.classifier_head(torch.as_tensor(feats, dtype=torch.float32))
-    return logits.softmax(-1).numpy()
+    return logits.softmax(-1).numpy(), np.array(task.split("test")[1])
 
 
 def _test_summary(y: np.ndarray, probs: np.ndarray) -> dict[str, float]:
@@ -178,7 +184,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     log = lambda rec: append_jsonl(run_dir / "log.jsonl", rec)  # noqa: E731
     stage_results: list[dict[str, Any]] = []
     stage_models: dict[str, Any] = {}
-    stage_probs: dict[str, np.ndarray] = {}
+    stage_probs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for idx, stage in enumerate(config.stages()):
         key = f"{idx}-{stage}"
         done = state.stage_done(key)
@@ -218,10 +224,11 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
         result["stage_seconds"] = round(time.perf_counter() - t_stage, 2)
         test_probs = result.pop("_test_probs", None)
         if test_probs is None:
-            test_probs, _ = _evaluate(model, task, config, accelerator)
-        y_test = np.array(task.split("test")[1])
+            test_probs, y_test = _evaluate(model, task, config, accelerator)
+        else:
+            y_test = np.array(task.split("test")[1])
         result = {"stage": stage, **result, **_test_summary(y_test, test_probs)}
-        stage_probs[key] = test_probs
+        stage_probs[key] = (test_probs, y_test)
         stage_results.append(result)
         stage_models[key] = (stage, {k: v.detach().clone() for k, v in model.state_dict().items()})
         if main:
@@ -234,10 +241,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     if best_stage != "lora" and any(n.startswith("base_model.") for n in model.state_dict()):
         model = task.build_model()  # plain model for a non-LoRA best stage after a LoRA stage
     model.load_state_dict(best_state)
-    probs = stage_probs.get(best_key)
-    if probs is None:
-        probs, _ = _evaluate(model, task, config, accelerator)
-    labels = np.array(task.split("test")[1])
+    probs, labels = stage_probs.get(best_key) or _evaluate(model, task, config, accelerator)
     metrics = classification_metrics(labels, probs, task.classes)
     metrics.update({"best_stage": best_stage, "precision": resolve_precision(config.precision),
                     "processes": accelerator.num_processes})

@@ -1,0 +1,122 @@
+"""Text backend on the same engine: bundled MiniLM, probe with cached features, LoRA reload identity,
+clear messages for bad CSVs, and the text audit."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from textgen import make_rows, write_csv
+from tladvisor.schemas import TrainConfig
+from tladvisor.training.errors import BackboneUnavailableError, DataError
+from tladvisor.training.text_data import read_labelled_texts
+
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent)}
+
+
+@pytest.fixture(scope="module")
+def texts(tmp_path_factory) -> Path:
+    return write_csv(tmp_path_factory.mktemp("txt") / "intents.csv", make_rows(30, seed=2))
+
+
+@pytest.fixture(autouse=True)
+def feature_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("TLADVISOR_CACHE", str(tmp_path_factory.getbasetemp() / "text-cache"))
+
+
+def cfg(data: Path, out: Path, **kw) -> TrainConfig:
+    base = dict(modality="text", task="text-classification", data=str(data), out_dir=str(out), backbone="minilm_l6",
+                batch_size=16, epochs=3, lr=5e-4, precision="fp32")
+    return TrainConfig(**{**base, **kw})
+
+
+def test_bad_csvs_get_clear_messages(tmp_path):
+    f = write_csv(tmp_path / "a.csv", [("hello", "x")], text_col="utterance")
+    with pytest.raises(DataError, match=r"no column 'text' \(columns: label, utterance\).*--text-col"):
+        read_labelled_texts(f)
+    rows, _, _ = read_labelled_texts(f, text_col="utterance")
+    assert rows[0].text == "hello"
+    f = write_csv(tmp_path / "b.csv", [("fine", "x"), ("no label here", ""), ("ok", "y")])
+    with pytest.raises(DataError, match=r"b.csv, line 3: empty label"):
+        read_labelled_texts(f)
+    f = tmp_path / "c.csv"
+    f.write_bytes(b"text,label\nfine,x\ncaf\xe9 au lait,y\n")
+    with pytest.raises(DataError, match=r"c.csv, line 3: bytes that are not UTF-8"):
+        read_labelled_texts(f)
+    f = tmp_path / "d.jsonl"
+    f.write_text('{"text": "a", "label": "x"}\n{"text": "b", "label": \n')
+    with pytest.raises(DataError, match=r"d.jsonl, line 2: not valid JSON"):
+        read_labelled_texts(f)
+    f = tmp_path / "e.tsv"
+    f.write_bytes("\ufefftext\tlabel\nbonjour\tx\n   \ty\nhallo\ty\n".encode("utf-8"))
+    rows, empty, bom = read_labelled_texts(f)
+    assert [r.text for r in rows] == ["bonjour", "hallo"] and empty == [3] and bom
+
+
+def test_hub_only_encoder_offline_names_bundled_alternative():
+    from tladvisor.training.text_models import load_text_encoder
+
+    with pytest.raises(BackboneUnavailableError, match="minilm_l6"):
+        load_text_encoder("deberta_v3_base")
+
+
+def test_probe_beats_chance_caches_and_audits(texts, tmp_path):
+    from tladvisor.training.trainer import train
+
+    rows = make_rows(30, seed=2)
+    rows.append(rows[0])  # a duplicate the audit must report
+    data = write_csv(tmp_path / "dup.csv", rows)
+    first = train(cfg(data, tmp_path / "p1", strategy="linear_probe"))
+    assert first.metrics["accuracy"] >= 0.8  # chance is 1/3
+    emb = first.stage_results[0]["embedding"]
+    assert emb["computed"] >= 80 and emb["cached"] == 0
+    second = train(cfg(data, tmp_path / "p2", strategy="linear_probe"))
+    assert second.stage_results[0]["embedding"]["computed"] == 0  # every text came from the cache
+    audit = json.loads((Path(first.run_dir) / "audit.json").read_text())
+    assert audit["exact_duplicates"] and audit["max_length"] == 256 and audit["too_long"] == 0
+    assert set(audit["per_class"]) == {"balance", "lost_card", "refund"}
+
+
+def test_lora_reload_predicts_exactly_what_training_did(texts, tmp_path):
+    from tladvisor.training.predict import load_run
+    from tladvisor.training.trainer import train
+
+    res = train(cfg(texts, tmp_path / "lora", strategy="lora", epochs=4))
+    assert res.metrics["accuracy"] >= 0.8 and res.metrics["best_stage"] == "lora"
+    adapter = Path(res.run_dir) / "model" / "adapter"
+    conf = json.loads((adapter / "adapter_config.json").read_text())
+    assert conf["peft_type"] == "LORA" and {"query", "value"} <= {t.split(".")[-1] for t in conf["target_modules"]}
+    samples = ["please refund the shoes I returned", "someone took my card in the taxi", "what is my balance after the concert"]
+    here = load_run(res.run_dir).predict_proba(samples).numpy()
+    out = subprocess.run([sys.executable, "-m", "tladvisor", "predict", res.run_dir, *samples, "--json"],
+                         capture_output=True, text=True, env=ENV, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    classes = json.loads((Path(res.run_dir) / "labels.json").read_text())["classes"]
+    for row, probs in zip(json.loads(out.stdout), here):
+        got = {d["label"]: d["probability"] for d in row["top_k"]}
+        assert all(abs(got[c] - float(probs[i])) < 1e-5 for i, c in enumerate(classes)), (got, probs)
+    assert [r["top_k"][0]["label"] for r in json.loads(out.stdout)] == ["refund", "lost_card", "balance"]
+
+
+def test_separate_test_file_and_cli_text_columns(tmp_path):
+    train_f = write_csv(tmp_path / "train.tsv", make_rows(20, seed=5), "utterance", "intent", delimiter="\t")
+    test_f = write_csv(tmp_path / "test.tsv", make_rows(6, seed=6), "utterance", "intent", delimiter="\t")
+    out = subprocess.run([sys.executable, "-m", "tladvisor", "train", str(train_f), "--test", str(test_f),
+                          "--text-col", "utterance", "--label-col", "intent", "--strategy", "linear_probe",
+                          "--out", str(tmp_path / "run"), "--json"], capture_output=True, text=True, env=ENV,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout)
+    assert result["metrics"]["n"] == 18 and result["metrics"]["accuracy"] >= 0.8
+    texts_file = tmp_path / "ask.txt"
+    texts_file.write_text("refund my shoes please\nmy card is gone\n")
+    pred = subprocess.run([sys.executable, "-m", "tladvisor", "predict", str(tmp_path / "run"), "--file",
+                           str(texts_file)], capture_output=True, text=True, env=ENV, timeout=300)
+    assert pred.returncode == 0 and pred.stdout.count("\n") == 2 and "refund" in pred.stdout.splitlines()[0]
+    bad = subprocess.run([sys.executable, "-m", "tladvisor", "train", str(train_f)], capture_output=True, text=True,
+                         env=ENV, timeout=300)
+    assert bad.returncode == 2 and "no column 'text'" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,0 +1,201 @@
+"""Text data in: CSV / TSV / JSONL with a text and a label column, strict UTF-8 with line-accurate errors,
+and the audit (rows per class, empty texts, duplicates and leakage, long texts, singleton labels)."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from pydantic import BaseModel, Field
+
+from tladvisor.training.errors import DataError
+
+TEXT_EXTENSIONS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".jsonl": None, ".ndjson": None}
+MAX_TEXT_FILE_BYTES = 1 << 30
+csv.field_size_limit(10 * 1024 * 1024)
+
+
+@dataclass
+class TextRow:
+    """One labelled text and where it came from."""
+
+    text: str
+    label: str
+    line: int
+    source: str
+    split: Optional[str] = None
+
+    @property
+    def key(self) -> str:
+        """Content hash of the normalised text (duplicate detection and feature-cache keys)."""
+        return hashlib.sha1(" ".join(self.text.split()).lower().encode("utf-8")).hexdigest()
+
+
+def _decode(path: Path) -> tuple[str, bool]:
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(f"{path}: the file is UTF-16; save it as UTF-8 and upload again")
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        return data.decode("utf-8-sig"), bom
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start: exc.start + 4].hex(" ")
+        raise DataError(f"{path}, line {line}: bytes that are not UTF-8 ({bad}); re-save the file as UTF-8") from exc
+
+
+def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: str = "label"
+                        ) -> tuple[list[TextRow], list[int], bool]:
+    """(rows, line numbers of empty texts that were dropped, file had a BOM). Clear errors name file and line."""
+    path = Path(source)
+    if not path.is_file():
+        raise DataError(f"{source}: no such file")
+    ext = path.suffix.lower()
+    if ext not in TEXT_EXTENSIONS:
+        raise DataError(f"{source}: expected a .csv, .tsv or .jsonl file of labelled texts")
+    if path.stat().st_size > MAX_TEXT_FILE_BYTES:
+        raise DataError(f"{source}: {path.stat().st_size / 1e9:.1f} GB is over the 1 GB limit for a text file")
+    text, bom = _decode(path)
+    records: list[tuple[int, dict]] = []
+    if TEXT_EXTENSIONS[ext] is None:
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{source}, line {n}: not valid JSON ({exc.msg})") from exc
+            if not isinstance(obj, dict):
+                raise DataError(f"{source}, line {n}: expected a JSON object with '{text_col}' and '{label_col}'")
+            records.append((n, obj))
+        columns = set().union(*(r.keys() for _, r in records)) if records else set()
+    else:
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=TEXT_EXTENSIONS[ext])
+        columns = set(reader.fieldnames or [])
+        try:
+            for row in reader:
+                records.append((reader.line_num, row))
+        except csv.Error as exc:
+            raise DataError(f"{source}, line {reader.line_num}: {exc}") from exc
+    for col, flag in ((text_col, "--text-col"), (label_col, "--label-col")):
+        if col not in columns:
+            raise DataError(f"{source}: no column '{col}' (columns: {', '.join(sorted(map(str, columns))) or 'none'}); "
+                            f"name the right one with {flag}")
+    rows, empty = [], []
+    for n, rec in records:
+        label = rec.get(label_col)
+        label = "" if label is None else str(label).strip()
+        if not label:
+            raise DataError(f"{source}, line {n}: empty label in column '{label_col}'; fill it in or remove the row")
+        value = rec.get(text_col)
+        value = "" if value is None else str(value)
+        if not value.strip():
+            empty.append(n)
+            continue
+        rows.append(TextRow(value, label, n, str(path)))
+    if not rows:
+        raise DataError(f"{source}: no labelled texts found")
+    return rows, empty, bom
+
+
+class TextAuditReport(BaseModel):
+    """What the text audit found."""
+
+    n_rows: int
+    classes: list[str]
+    per_class: dict[str, int]
+    per_split: dict[str, dict[str, int]] = Field(default_factory=dict)
+    empty_texts: list[str] = Field(default_factory=list)
+    exact_duplicates: list[list[str]] = Field(default_factory=list)
+    leakage: list[dict[str, str]] = Field(default_factory=list)
+    conflicting_labels: list[str] = Field(default_factory=list)
+    max_length: Optional[int] = None
+    too_long: int = 0
+    token_length: dict[str, float] = Field(default_factory=dict)
+    singleton_labels: list[str] = Field(default_factory=list)
+    bom: bool = False
+    imbalance_ratio: float = 1.0
+    warnings: list[str] = Field(default_factory=list)
+
+    def to_markdown(self) -> str:
+        lines = [f"**{self.n_rows} labelled texts in {len(self.classes)} classes** "
+                 f"(imbalance max/min {self.imbalance_ratio:.1f}x)", ""]
+        if len(self.classes) <= 40:
+            splits = list(self.per_split)
+            lines += ["| class | rows | " + " | ".join(splits) + " |", "|---|---|" + "---|" * len(splits)]
+            lines += [f"| {c} | {self.per_class[c]} | " + " | ".join(str(self.per_split[s].get(c, 0)) for s in splits)
+                      + " |" for c in self.classes]
+        else:
+            counts = sorted(self.per_class.values())
+            lines.append(f"Rows per class: min {counts[0]}, median {counts[len(counts) // 2]}, max {counts[-1]}.")
+        if self.max_length:
+            lines += ["", f"Token length: median {self.token_length.get('median')}, p95 {self.token_length.get('p95')}; "
+                      f"{self.too_long} text(s) exceed the model's max length {self.max_length} and are truncated."]
+        for title, items in (("Empty or whitespace-only texts (skipped)", self.empty_texts),
+                             ("Exact duplicates", [" = ".join(g) for g in self.exact_duplicates]),
+                             ("Train/test leakage", [f"{x['a']} ({x['split_a']}) = {x['b']} ({x['split_b']})"
+                                                     for x in self.leakage]),
+                             ("Same text, different labels", self.conflicting_labels),
+                             ("Warnings", self.warnings)):
+            if items:
+                lines += ["", f"**{title}: {len(items)}**"] + [f"- {x}" for x in items[:20]]
+                if len(items) > 20:
+                    lines.append(f"- ... and {len(items) - 20} more (see audit.json)")
+        return "\n".join(lines) + "\n"
+
+
+def audit_texts(rows: list[TextRow], classes: list[str], empty: list[str], bom: bool,
+                lengths: Optional[list[int]] = None, max_length: Optional[int] = None) -> TextAuditReport:
+    """Audit labelled texts whose splits are assigned; `lengths` are token counts (before truncation)."""
+    import numpy as np
+
+    where = lambda r: f"{Path(r.source).name}:{r.line}"  # noqa: E731
+    per_class = Counter(r.label for r in rows)
+    per_split: dict[str, Counter] = {}
+    for r in rows:
+        per_split.setdefault(r.split or "all", Counter())[r.label] += 1
+    order = {"train": 0, "val": 1, "test": 2}
+    report = TextAuditReport(n_rows=len(rows), classes=classes, per_class=dict(per_class), bom=bom,
+                             per_split={k: dict(v) for k, v in sorted(per_split.items(), key=lambda kv: order.get(kv[0], 9))},
+                             empty_texts=empty, max_length=max_length)
+    groups: dict[str, list[TextRow]] = {}
+    for r in rows:
+        groups.setdefault(r.key, []).append(r)
+    for g in groups.values():
+        if len(g) < 2:
+            continue
+        report.exact_duplicates.append([where(r) for r in g])
+        if len({r.label for r in g}) > 1:
+            report.conflicting_labels.append(f"'{g[0].text[:60]}' at {', '.join(where(r) for r in g)} is labelled "
+                                             f"{', '.join(sorted({r.label for r in g}))}")
+        for i in range(len(g)):
+            for j in range(i + 1, len(g)):
+                if g[i].split and g[j].split and g[i].split != g[j].split:
+                    report.leakage.append({"a": where(g[i]), "split_a": g[i].split, "b": where(g[j]),
+                                           "split_b": g[j].split})
+    if lengths:
+        arr = np.asarray(lengths)
+        report.token_length = {"median": float(np.median(arr)), "p95": float(np.percentile(arr, 95)),
+                               "max": int(arr.max())}
+        report.too_long = int((arr > max_length).sum()) if max_length else 0
+    report.singleton_labels = sorted(c for c, n in per_class.items() if n == 1)
+    counts = [per_class[c] for c in classes]
+    report.imbalance_ratio = round(max(counts) / max(1, min(counts)), 2)
+    if bom:
+        report.warnings.append("the file starts with a UTF-8 byte-order mark (BOM); it was removed")
+    if report.singleton_labels:
+        report.warnings.append(f"labels seen only once (cannot be both trained and tested): "
+                               f"{', '.join(report.singleton_labels[:10])}")
+    if report.leakage:
+        report.warnings.append(f"{len(report.leakage)} duplicate text(s) cross the train/val/test split: "
+                               "the test score will be optimistic")
+    if report.imbalance_ratio > 3:
+        report.warnings.append(f"class imbalance {report.imbalance_ratio:.1f}x; macro-F1 is the fairer metric")
+    if report.too_long:
+        report.warnings.append(f"{report.too_long} text(s) longer than {max_length} tokens are truncated")
+    return report

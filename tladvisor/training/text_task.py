@@ -1,0 +1,198 @@
+"""The text modality for the engine: CSV/TSV/JSONL rows, tokenisation with dynamic padding and
+length-bucketed batches, the encoder + head, cached mean-pooled features, LoRA targets."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from tladvisor.schemas import TrainConfig
+from tladvisor.training.errors import DataError
+from tladvisor.training.features import FeatureCache
+from tladvisor.training.splits import carve_validation, split_items
+from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_json
+from tladvisor.training.text_data import TextAuditReport, TextRow, audit_texts, read_labelled_texts
+from tladvisor.training.text_models import (TextClassifier, layer_groups, load_text_encoder,
+                                            lora_target_modules)
+
+
+class TextRows(Dataset):
+    def __init__(self, texts: list[str], labels: list[int]):
+        self.texts, self.labels = texts, labels
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, i: int) -> tuple[str, int]:
+        return self.texts[i], self.labels[i]
+
+
+class LengthBucketSampler(Sampler[list[int]]):
+    """Batches of similar length (less padding): shuffle, sort within chunks of 50 batches, shuffle batches.
+    Seeded per epoch, so runs are reproducible; without shuffling it is a plain length sort."""
+
+    def __init__(self, lengths: list[int], batch_size: int, shuffle: bool, seed: int):
+        self.lengths, self.batch_size, self.shuffle, self.seed, self.epoch = lengths, batch_size, shuffle, seed, 0
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = np.random.default_rng(self.seed + self.epoch)
+        self.epoch += 1
+        idx = rng.permutation(len(self.lengths)) if self.shuffle else np.arange(len(self.lengths))
+        chunk = self.batch_size * 50
+        batches = []
+        for s in range(0, len(idx), chunk):
+            part = sorted(idx[s:s + chunk].tolist(), key=lambda i: self.lengths[i])
+            batches += [part[k:k + self.batch_size] for k in range(0, len(part), self.batch_size)]
+        if self.shuffle:
+            rng.shuffle(batches)
+        return iter(batches)
+
+    def __len__(self) -> int:
+        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+
+
+class TextTask:
+    """Everything text-specific the trainer needs; the loop itself lives in engine.fit."""
+
+    modality = "text"
+
+    def __init__(self, config: TrainConfig, run_dir: Path):
+        self.config, self.run_dir = config, run_dir
+        self.rows: list[TextRow] = []
+        self.classes: list[str] = []
+        self.encoder = None
+
+    # ---------------------------------------------------------------- data
+    def prepare_data(self) -> TextAuditReport:
+        cfg = self.config
+        rows, empty, bom = read_labelled_texts(cfg.data, cfg.text_col, cfg.label_col)
+        empty_at = [f"{Path(cfg.data).name}:{n}" for n in empty]
+        if cfg.test_data:
+            test_rows, test_empty, test_bom = read_labelled_texts(cfg.test_data, cfg.text_col, cfg.label_col)
+            unseen = sorted({r.label for r in test_rows} - {r.label for r in rows})
+            if unseen:
+                raise DataError(f"{cfg.test_data}: label(s) {', '.join(unseen[:10])} never appear in {cfg.data}")
+            empty_at += [f"{Path(cfg.test_data).name}:{n}" for n in test_empty]
+            bom = bom or test_bom
+        else:
+            test_rows = []
+        classes = sorted({r.label for r in rows})
+        if len(classes) < 2:
+            raise DataError(f"{cfg.data}: need at least 2 different labels in column '{cfg.label_col}' "
+                            f"(found {classes[0] if classes else 'none'})")
+        split_file = self.run_dir / "split.json"
+        if split_file.exists():  # resume: the recorded split is the truth
+            recorded = read_json(split_file)["assignments"]
+            for r in rows + test_rows:
+                r.split = recorded[f"{Path(r.source).name}:{r.line}"]
+        elif test_rows:
+            for r, s in zip(rows, carve_validation([r.label for r in rows], cfg.val_fraction, cfg.seed)):
+                r.split = s
+            for r in test_rows:
+                r.split = "test"
+        else:
+            for r, s in zip(rows, split_items(rows, [r.label for r in rows], cfg.val_fraction, cfg.test_fraction,
+                                              cfg.seed)):
+                r.split = s
+        self.rows, self.classes = rows + test_rows, classes
+        self._load_encoder()
+        lengths = self._token_lengths([r.text for r in self.rows], truncate=False)
+        report = audit_texts(self.rows, classes, empty_at, bom, lengths, self.encoder.max_length)
+        atomic_write_json(split_file, {"seed": cfg.seed, "assignments": {
+            f"{Path(r.source).name}:{r.line}": r.split for r in self.rows}})
+        atomic_write_json(self.run_dir / "audit.json", report.model_dump())
+        atomic_write_text(self.run_dir / "audit.md", report.to_markdown())
+        return report
+
+    def split(self, name: str) -> tuple[list[str], list[int]]:
+        index = {c: k for k, c in enumerate(self.classes)}
+        chosen = [r for r in self.rows if r.split == name]
+        return [r.text for r in chosen], [index[r.label] for r in chosen]
+
+    # --------------------------------------------------------------- model
+    def _load_encoder(self) -> None:
+        if self.encoder is None:
+            self.encoder = load_text_encoder(self.config.backbone, self.config.max_length)
+
+    def build_model(self, pretrained: bool = True) -> TextClassifier:
+        self._load_encoder()
+        if not pretrained:
+            self.encoder = load_text_encoder(self.config.backbone, self.config.max_length, pretrained=False)
+        return TextClassifier(self.encoder.model, self.encoder.hidden_size, len(self.classes))
+
+    def model_info(self) -> dict[str, Any]:
+        return {"modality": "text", "backbone": self.config.backbone, "hub_id": self.encoder.hub_id,
+                "weights_id": self.encoder.weights_id, "hidden_size": self.encoder.hidden_size,
+                "max_length": self.encoder.max_length}
+
+    def save_preprocessing(self, model_dir: Path) -> None:
+        self.encoder.tokenizer.save_pretrained(str(model_dir / "tokenizer"))
+
+    def _token_lengths(self, texts: list[str], truncate: bool = True) -> list[int]:
+        enc = self.encoder.tokenizer(texts, truncation=truncate, max_length=self.encoder.max_length if truncate else None,
+                                     add_special_tokens=True, return_length=True, verbose=False)
+        return list(enc["length"])
+
+    def collate(self, batch: list[tuple[str, int]]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        texts, labels = zip(*batch)
+        enc = self.encoder.tokenizer(list(texts), padding=True, truncation=True, max_length=self.encoder.max_length,
+                                     return_tensors="pt")
+        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}, torch.tensor(labels)
+
+    def loader(self, name: str, train: bool, batch_size: int) -> DataLoader:
+        texts, labels = self.split(name)
+        sampler = LengthBucketSampler(self._token_lengths(texts), batch_size, shuffle=train, seed=self.config.seed)
+        return DataLoader(TextRows(texts, labels), batch_sampler=sampler, collate_fn=self.collate)
+
+    # ---------------------------------------------------------- embedding
+    @torch.no_grad()
+    def embed(self, model: TextClassifier, names: list[str], accelerator) -> dict[str, np.ndarray]:
+        """Mean-pooled frozen-encoder features, each text computed once and cached on disk."""
+        cache = FeatureCache({"encoder": self.encoder.hub_id, "weights": self.encoder.weights_id,
+                              "max_length": self.encoder.max_length, "pooling": "mean"})
+        texts = [t for n in names for t in self.split(n)[0]]
+        rows = [r for n in names for r in self.rows if r.split == n]
+        keys = [r.key for r in rows]
+        hit, miss = cache.get(keys)
+        feats: dict[int, np.ndarray] = dict(hit)
+        self.embed_stats = {"cached": len(hit), "computed": len(miss), "seconds": 0.0}
+        if miss:
+            t0 = time.perf_counter()
+            model.eval().to(accelerator.device)
+            todo = [texts[i] for i in miss]
+            loader = accelerator.prepare(DataLoader(
+                TextRows(todo, list(range(len(todo)))), collate_fn=self.collate,
+                batch_sampler=LengthBucketSampler(self._token_lengths(todo), 128, shuffle=False, seed=0)))
+            out = {}
+            for batch, idx in loader:
+                with accelerator.autocast():
+                    f = model.features(batch)
+                f, idx = accelerator.gather_for_metrics((f.float(), idx))
+                out.update(zip(idx.tolist(), f.cpu().numpy()))
+            new = np.stack([out[j] for j in range(len(todo))])
+            feats.update({pos: new[j] for j, pos in enumerate(miss)})
+            if accelerator.is_main_process:
+                cache.put([keys[i] for i in miss], new)
+            self.embed_stats["seconds"] = round(time.perf_counter() - t0, 2)
+        result, start = {}, 0
+        for n in names:
+            count = len(self.split(n)[0])
+            result[n] = np.stack([feats[start + k] for k in range(count)]) if count else np.zeros((0, 1))
+            start += count
+        return result
+
+    # ------------------------------------------------------- fine-tuning
+    def lora_targets(self, model: TextClassifier) -> list[str]:
+        return lora_target_modules(model)
+
+    def backbone_groups(self, model: TextClassifier) -> list[list[str]]:
+        return layer_groups(model)
+
+    @staticmethod
+    def train_mode(model: nn.Module) -> None:
+        model.train()
