@@ -202,3 +202,20 @@ def test_cli_trains_from_a_zip_with_the_advisors_plan(data, tmp_path):
     assert result["config"]["plan"] == ["linear_probe", "lora"]  # 30/class: probe, then LoRA if it pays
     assert result["metrics"]["accuracy"] >= 0.8
     assert "Advisor: EfficientNet-Lite0" in out.stderr
+
+
+def test_mixup_runs_when_the_advisor_asks_for_it(data, tmp_path):
+    from tladvisor.training.trainer import train
+
+    res = train(cfg(data, tmp_path / "mix", strategy="partial", epochs=2, mixup=True, batch_size=16))
+    assert res.stage_results[0]["epochs_run"] == 2 and res.metrics["accuracy"] > 0.5
+
+
+def test_top_confusions_table():
+    from tladvisor.training.evaluation import classification_metrics
+
+    y = np.array([0, 0, 1, 1, 2, 2, 2])
+    probs = np.eye(3)[[0, 1, 1, 1, 0, 0, 2]]
+    m = classification_metrics(y, probs, ["a", "b", "c"])
+    assert m["top_confusions"][0] == {"true": "c", "predicted": "a", "count": 2}
+    assert m["errors"] == 3 and m["confusion_matrix"][2] == [2, 0, 1]

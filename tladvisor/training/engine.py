@@ -88,10 +88,12 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
         epochs: int, warmup_ratio: float, weight_decay: float, patience: int, stage: str,
         checkpoint: Optional[Path] = None, progress: Optional[ProgressFn] = None, grad_clip: float = 1.0,
         train_mode: Optional[Callable[[nn.Module], None]] = None,
+        batch_transform: Optional[Callable[[Any, torch.Tensor], tuple[Any, torch.Tensor]]] = None,
         log: Optional[Callable[[dict[str, Any]], None]] = None) -> FitResult:
     """Train `model` on the parameters in `param_groups`; keep the state with the best validation macro-F1.
 
-    `train_mode(model)` sets train/eval per sub-module (e.g. frozen BatchNorm statistics).
+    `train_mode(model)` sets train/eval per sub-module (e.g. frozen BatchNorm statistics);
+    `batch_transform(inputs, labels)` may mix a training batch (MixUp) and return soft targets.
     With `checkpoint`, each epoch is saved there and a later call resumes after the last saved epoch.
     """
     from transformers import get_cosine_schedule_with_warmup
@@ -123,8 +125,11 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
         (train_mode or (lambda m: m.train()))(model)
         t0, losses = time.perf_counter(), []
         for step, (inputs, y) in enumerate(train_loader):
+            target = y
+            if batch_transform is not None:
+                inputs, target = batch_transform(inputs, y)
             logits = model(inputs)
-            loss = nn.functional.cross_entropy(logits.float(), y)
+            loss = nn.functional.cross_entropy(logits.float(), target)  # class indices or soft targets
             accelerator.backward(loss)
             if grad_clip:
                 accelerator.clip_grad_norm_(model.parameters(), grad_clip)

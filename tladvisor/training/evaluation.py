@@ -24,10 +24,20 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, classes: list[
                       for i, c in enumerate(classes)},
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
+    out["top_confusions"] = top_confusions(out["confusion_matrix"], classes)
     if len(classes) > 2:
         k = min(5, len(classes) - 1)
         out[f"top{k}_accuracy"] = float(top_k_accuracy_score(y_true, probs, k=k, labels=labels))
     return out
+
+
+def top_confusions(cm: list[list[int]], classes: list[str], k: int = 15) -> list[dict[str, Any]]:
+    """The k most frequent (true -> predicted) mistakes: readable where a 77x77 matrix is not."""
+    arr = np.asarray(cm)
+    pairs = [(int(arr[i, j]), classes[i], classes[j]) for i in range(len(classes)) for j in range(len(classes))
+             if i != j and arr[i, j] > 0]
+    pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
+    return [{"true": t, "predicted": p, "count": n} for n, t, p in pairs[:k]]
 
 
 def plot_confusion_matrix(cm: list[list[int]], classes: list[str], path: Path, title: str) -> None:

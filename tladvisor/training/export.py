@@ -10,6 +10,8 @@ from tladvisor.schemas import RunResult
 from tladvisor.training.evaluation import plot_confusion_matrix, plot_curves
 from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_jsonl
 
+MAX_MATRIX_CLASSES = 30
+
 
 def _save_model(model: nn.Module, kind: str, model_dir: Path, info: dict[str, Any]) -> dict[str, str]:
     from safetensors.torch import save_file
@@ -37,6 +39,9 @@ def _model_card(result: RunResult, audit_md: str, kind: str) -> str:
                           for c, v in m["per_class"].items())
     stages = "\n".join(f"| {s['stage']} | {s.get('val_macro_f1', float('nan')):.4f} ({s.get('val_kind', '')}) | "
                        f"{s.get('epochs_run', '-')} |" for s in result.stage_results)
+    confusions = ("| true | predicted | count |\n|---|---|---|\n" + "\n".join(
+        f"| {c['true']} | {c['predicted']} | {c['count']} |" for c in m.get("top_confusions", []))
+        if m.get("top_confusions") else "None on the test split.")
     example = "'some text'" if cfg.modality == "text" else "'image.jpg'"
     load = f"from tladvisor.training.predict import load_run\nrun = load_run('.')\nrun.predict([{example}])"
     return f"""# TL Advisor run: {Path(result.run_dir).name}
@@ -51,6 +56,9 @@ Precision: {m['precision']}; processes: {m['processes']}; wall time {result.wall
 | class | precision | recall | F1 | support |
 |---|---|---|---|---|
 {per_class}
+
+## Most frequent confusions
+{confusions}
 
 ## Stages
 | stage | validation macro-F1 | epochs |
@@ -79,9 +87,10 @@ def export_run(result: RunResult, model: nn.Module, best_stage: str, task, audit
     if hasattr(task, "save_preprocessing"):  # e.g. the tokenizer, so the run reloads from its directory alone
         task.save_preprocessing(run_dir / "model")
     atomic_write_json(run_dir / "metrics.json", result.metrics)
-    plot_confusion_matrix(result.metrics["confusion_matrix"], task.classes, run_dir / "confusion_matrix.png",
-                          f"test accuracy {result.metrics['accuracy']:.3f}")
-    artefacts["confusion_matrix"] = "confusion_matrix.png"
+    if len(task.classes) <= MAX_MATRIX_CLASSES:  # beyond that the card's top-confusions table says more
+        plot_confusion_matrix(result.metrics["confusion_matrix"], task.classes, run_dir / "confusion_matrix.png",
+                              f"test accuracy {result.metrics['accuracy']:.3f}")
+        artefacts["confusion_matrix"] = "confusion_matrix.png"
     if plot_curves(read_jsonl(run_dir / "log.jsonl"), run_dir / "curves.png"):
         artefacts["curves"] = "curves.png"
     atomic_write_text(run_dir / "README.md", _model_card(result, audit.to_markdown(), kind))

@@ -177,6 +177,17 @@ class ImageTask:
     def backbone_groups(self, model: ImageClassifier) -> list[list[str]]:
         return [[f"backbone.{n}" for n in g] for g in parameter_groups(model.backbone)]
 
+    def mixup(self):
+        """timm's MixUp at alpha 0.1 (BiT-HyperRule uses it only above ~20k examples, which the advisor decides)."""
+        from timm.data import Mixup
+
+        mix = Mixup(mixup_alpha=0.1, cutmix_alpha=0.0, label_smoothing=0.0, num_classes=len(self.classes))
+
+        def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return mix(x, y) if len(x) % 2 == 0 else (x, y)  # timm mixes pairs: an odd last batch stays as is
+
+        return apply
+
     @staticmethod
     def train_mode(model: nn.Module) -> None:
         """Train mode, but BatchNorm keeps its pre-trained statistics (small fine-tuning batches would corrupt them)."""

@@ -215,7 +215,8 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
                          warmup_ratio=config.warmup_ratio, weight_decay=config.weight_decay,
                          patience=config.early_stopping_patience, stage=f"{stage}" + (f"-{phase + 1}" if phases > 1 else ""),
                          checkpoint=ckpt_dir / f"{key}-{phase}-last.pt", progress=progress,
-                         train_mode=task.train_mode, log=log)
+                         train_mode=task.train_mode, log=log,
+                         batch_transform=task.mixup() if config.mixup and hasattr(task, "mixup") else None)
                 model = accelerator.unwrap_model(model) if hasattr(accelerator, "unwrap_model") else model
                 result = {**fr.best_val, "epochs_run": result.get("epochs_run", 0) + fr.epochs_run,
                           "train_examples_per_s": round(fr.train_examples_per_s, 2),
