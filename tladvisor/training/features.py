@@ -6,7 +6,8 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional
+import time
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -50,3 +51,25 @@ class FeatureCache:
         buf = io.BytesIO()
         np.savez(buf, keys=np.array(list(self._store)), feats=np.stack(list(self._store.values())))
         atomic_write_bytes(self.path, buf.getvalue())
+
+
+def embed_cached(cache: FeatureCache, keys: list[str], sizes: dict[str, int],
+                 compute: Callable[[list[int]], np.ndarray], is_main: bool = True
+                 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Features for `keys` (the concatenation of named splits of `sizes`), computing only cache misses
+    with `compute(positions)`; returns ({split: features}, {cached, computed, seconds})."""
+    hit, miss = cache.get(keys)
+    feats: dict[int, np.ndarray] = dict(hit)
+    stats: dict[str, Any] = {"cached": len(hit), "computed": len(miss), "seconds": 0.0}
+    if miss:
+        t0 = time.perf_counter()
+        new = compute(miss)
+        feats.update({pos: new[j] for j, pos in enumerate(miss)})
+        if is_main:  # under torchrun only one process writes the cache
+            cache.put([keys[i] for i in miss], new)
+        stats["seconds"] = round(time.perf_counter() - t0, 2)
+    result, start = {}, 0
+    for name, count in sizes.items():
+        result[name] = np.stack([feats[start + k] for k in range(count)]) if count else np.zeros((0, 1))
+        start += count
+    return result, stats

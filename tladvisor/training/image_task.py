@@ -1,7 +1,6 @@
 """The image modality for the engine: data set, transforms, model builder, feature embedding, LoRA targets."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -12,7 +11,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from tladvisor.schemas import TrainConfig
 from tladvisor.training.errors import DataError
-from tladvisor.training.features import FeatureCache
+from tladvisor.training.features import FeatureCache, embed_cached
 from tladvisor.training.image_audit import AuditReport, audit_images, scan_images
 from tladvisor.training.image_data import ImageItem, discover_images, load_rgb
 from tladvisor.training.splits import carve_validation, split_items
@@ -135,18 +134,14 @@ class ImageTask:
         cache = FeatureCache({"arch": self.backbone.arch, "weights": self.backbone.weights_id,
                               "preprocess": repr(self.eval_transform())})
         all_paths = [p for n in names for p in self.split(n)[0]]
-        keys = [self.sha1[p] for p in all_paths]
-        hit, miss = cache.get(keys)
-        feats: dict[int, np.ndarray] = dict(hit)
-        self.embed_stats = {"cached": len(hit), "computed": len(miss), "seconds": 0.0}
-        if miss:
-            t0 = time.perf_counter()
+
+        def compute(positions: list[int]) -> np.ndarray:
             backbone = model.backbone.eval()
             channels_last = any(isinstance(m, nn.Conv2d) for m in backbone.modules())
             if channels_last:
                 backbone = backbone.to(memory_format=torch.channels_last)
             backbone = backbone.to(accelerator.device)
-            ds = ImageFiles([all_paths[i] for i in miss], list(range(len(miss))), self.eval_transform())
+            ds = ImageFiles([all_paths[i] for i in positions], list(range(len(positions))), self.eval_transform())
             loader = accelerator.prepare(DataLoader(ds, batch_size=64, shuffle=False, num_workers=_workers(False)))
             out = {}
             for x, idx in loader:
@@ -155,19 +150,12 @@ class ImageTask:
                 with accelerator.autocast():
                     f = backbone(x)
                 f, idx = accelerator.gather_for_metrics((f.float(), idx))
-                for j, v in zip(idx.tolist(), f.cpu().numpy()):
-                    out[j] = v
-            new = np.stack([out[j] for j in range(len(miss))])
-            for j, pos in enumerate(miss):
-                feats[pos] = new[j]
-            if accelerator.is_main_process:
-                cache.put([keys[i] for i in miss], new)
-            self.embed_stats["seconds"] = time.perf_counter() - t0
-        result, start = {}, 0
-        for n in names:
-            count = len(self.split(n)[0])
-            result[n] = np.stack([feats[start + k] for k in range(count)]) if count else np.zeros((0, 1))
-            start += count
+                out.update(zip(idx.tolist(), f.cpu().numpy()))
+            return np.stack([out[j] for j in range(len(positions))])
+
+        result, self.embed_stats = embed_cached(cache, [self.sha1[p] for p in all_paths],
+                                                {n: len(self.split(n)[0]) for n in names}, compute,
+                                                accelerator.is_main_process)
         return result
 
     # ------------------------------------------------------- fine-tuning

@@ -2,7 +2,6 @@
 length-bucketed batches, the encoder + head, cached mean-pooled features, LoRA targets."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -13,7 +12,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from tladvisor.schemas import TrainConfig
 from tladvisor.training.errors import DataError
-from tladvisor.training.features import FeatureCache
+from tladvisor.training.features import FeatureCache, embed_cached
 from tladvisor.training.splits import carve_validation, split_items
 from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_json
 from tladvisor.training.text_data import TextAuditReport, TextRow, audit_texts, read_labelled_texts
@@ -66,6 +65,7 @@ class TextTask:
         self.rows: list[TextRow] = []
         self.classes: list[str] = []
         self.encoder = None
+        self._built = False
 
     # ---------------------------------------------------------------- data
     def prepare_data(self) -> TextAuditReport:
@@ -120,9 +120,12 @@ class TextTask:
             self.encoder = load_text_encoder(self.config.backbone, self.config.max_length)
 
     def build_model(self, pretrained: bool = True) -> TextClassifier:
+        """A fresh classifier. The encoder is re-loaded for every model after the first, because PEFT injects
+        LoRA layers into the module it wraps (a later plain model must not inherit them)."""
         self._load_encoder()
-        if not pretrained:
-            self.encoder = load_text_encoder(self.config.backbone, self.config.max_length, pretrained=False)
+        if self._built or not pretrained:
+            self.encoder = load_text_encoder(self.config.backbone, self.config.max_length, pretrained=pretrained)
+        self._built = True
         return TextClassifier(self.encoder.model, self.encoder.hidden_size, len(self.classes))
 
     def model_info(self) -> dict[str, Any]:
@@ -156,15 +159,11 @@ class TextTask:
         cache = FeatureCache({"encoder": self.encoder.hub_id, "weights": self.encoder.weights_id,
                               "max_length": self.encoder.max_length, "pooling": "mean"})
         texts = [t for n in names for t in self.split(n)[0]]
-        rows = [r for n in names for r in self.rows if r.split == n]
-        keys = [r.key for r in rows]
-        hit, miss = cache.get(keys)
-        feats: dict[int, np.ndarray] = dict(hit)
-        self.embed_stats = {"cached": len(hit), "computed": len(miss), "seconds": 0.0}
-        if miss:
-            t0 = time.perf_counter()
+        keys = [r.key for n in names for r in self.rows if r.split == n]
+
+        def compute(positions: list[int]) -> np.ndarray:
             model.eval().to(accelerator.device)
-            todo = [texts[i] for i in miss]
+            todo = [texts[i] for i in positions]
             loader = accelerator.prepare(DataLoader(
                 TextRows(todo, list(range(len(todo)))), collate_fn=self.collate,
                 batch_sampler=LengthBucketSampler(self._token_lengths(todo), 128, shuffle=False, seed=0)))
@@ -174,16 +173,10 @@ class TextTask:
                     f = model.features(batch)
                 f, idx = accelerator.gather_for_metrics((f.float(), idx))
                 out.update(zip(idx.tolist(), f.cpu().numpy()))
-            new = np.stack([out[j] for j in range(len(todo))])
-            feats.update({pos: new[j] for j, pos in enumerate(miss)})
-            if accelerator.is_main_process:
-                cache.put([keys[i] for i in miss], new)
-            self.embed_stats["seconds"] = round(time.perf_counter() - t0, 2)
-        result, start = {}, 0
-        for n in names:
-            count = len(self.split(n)[0])
-            result[n] = np.stack([feats[start + k] for k in range(count)]) if count else np.zeros((0, 1))
-            start += count
+            return np.stack([out[j] for j in range(len(todo))])
+
+        result, self.embed_stats = embed_cached(cache, keys, {n: len(self.split(n)[0]) for n in names}, compute,
+                                                accelerator.is_main_process)
         return result
 
     # ------------------------------------------------------- fine-tuning

@@ -203,7 +203,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
         if stage == "linear_probe":
             result = _fit_probe(task, model, accelerator, config.seed)
             if main:
-                log({"stage": stage, **{k: v for k, v in result.items() if k != "embedding"}})
+                log({"stage": stage, **{k: v for k, v in result.items() if k != "embedding" and not k.startswith("_")}})
         else:
             phases = 2 if stage == "progressive" else 1
             result = {"history": []}
@@ -217,7 +217,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
                          checkpoint=ckpt_dir / f"{key}-{phase}-last.pt", progress=progress,
                          train_mode=task.train_mode, log=log,
                          batch_transform=task.mixup() if config.mixup and hasattr(task, "mixup") else None)
-                model = accelerator.unwrap_model(model) if hasattr(accelerator, "unwrap_model") else model
+                model = accelerator.unwrap_model(model)
                 result = {**fr.best_val, "epochs_run": result.get("epochs_run", 0) + fr.epochs_run,
                           "train_examples_per_s": round(fr.train_examples_per_s, 2),
                           "history": result["history"] + fr.history}
