@@ -43,6 +43,35 @@ def bare_forward(data: Path, precision: str, limit: int | None = None) -> dict:
     return {"images": len(x), "seconds": round(sec, 2), "images_per_s": round(len(x) / sec, 1)}
 
 
+def lora_throughput(data: Path, precision: str, n: int = 64) -> dict:
+    """LoRA training images/s (forward + backward + step, batch 32, 224 px) on the first n images."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from timm.data import create_transform
+
+    from tladvisor.training.image_data import discover_images, load_rgb
+    from tladvisor.training.image_models import ImageClassifier, create_image_backbone, lora_target_modules
+
+    bb = create_image_backbone("efficientnet_lite0")
+    tf = create_transform(**bb.data_config, is_training=True)
+    items = discover_images(data).items[:n]
+    x = torch.stack([tf(load_rgb(i.path)) for i in items])
+    y = torch.arange(len(items)) % 6
+    model = ImageClassifier(bb.model, bb.num_features, 6)
+    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=16, modules_to_save=["classifier_head"],
+                                             target_modules=[f"backbone.{t}" for t in lora_target_modules(bb.model)]))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    model.train()
+    t0 = time.perf_counter()
+    for k in range(0, len(x), 32):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            logits = model(x[k:k + 32])
+        torch.nn.functional.cross_entropy(logits.float(), y[k:k + 32]).backward()
+        opt.step()
+        opt.zero_grad()
+    return {"images": len(x), "images_per_s": round(len(x) / (time.perf_counter() - t0), 2)}
+
+
 def run(data: Path, out: Path, precision: str, strategy: str, plan: list[str], epochs: int, cache: Path) -> dict:
     from tladvisor.schemas import TrainConfig
     from tladvisor.training.trainer import train
@@ -94,7 +123,24 @@ def main() -> int:
     ap.add_argument("--lora-epochs", type=int, default=3)
     ap.add_argument("--progressive", action="store_true", help="also run probe -> progressive unfreezing (fp32)")
     ap.add_argument("--precisions", default="fp32,bf16")
+    ap.add_argument("--throughput-only", action="store_true",
+                    help="only measure LoRA training images/s fp32 vs bf16 and add it to the existing results")
     args = ap.parse_args()
+    if args.throughput_only:
+        path = HERE / "results" / "vision_neu.json"
+        results = json.loads(path.read_text()) if path.exists() else {}
+        fp32, bf16 = lora_throughput(args.data, "fp32"), lora_throughput(args.data, "bf16")
+        results["lora_throughput"] = {"fp32": fp32, "bf16": bf16, "command": "python bench/vision_neu.py "
+                                      "--throughput-only", "bf16_over_fp32": round(bf16["images_per_s"] /
+                                                                                   fp32["images_per_s"], 3)}
+        path.write_text(json.dumps(results, indent=2))
+        md = HERE / "results" / "vision_neu.md"
+        line = (f"\nLoRA training throughput (`python bench/vision_neu.py --throughput-only`, 64 images, batch 32, "
+                f"224 px): fp32 {fp32['images_per_s']} img/s, bf16 {bf16['images_per_s']} img/s "
+                f"(ratio {results['lora_throughput']['bf16_over_fp32']}).\n")
+        md.write_text((md.read_text() if md.exists() else "") + line)
+        print(line)
+        return 0
     if not args.data.is_dir():
         print(f"NEU-CLS data not found at {args.data}; pass --data (it lives in shared/data/neu_surface_defect)",
               file=sys.stderr)
