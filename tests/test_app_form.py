@@ -1,7 +1,14 @@
-"""The scoping form's handler: real advice in, Markdown and summary files out; bad input is a message."""
+"""The app's handlers: scoping form, upload audit, training from an upload, prediction; bad input is a message."""
+from __future__ import annotations
+
+import zipfile
 from pathlib import Path
 
-from app import build_app, recommend
+import pytest
+
+from app import build_app
+from imagegen import make_image_folder
+from tladvisor.ui.scoping import recommend
 
 
 def test_recommend_returns_summary_files():
@@ -19,3 +26,38 @@ def test_bad_input_is_a_message_not_a_crash():
 
 def test_app_builds():
     assert build_app() is not None
+
+
+def test_upload_audit_train_and_predict(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TLADVISOR_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("TLADVISOR_CACHE", str(tmp_path / "cache"))
+    from tladvisor.ui.runs import audit_upload, list_runs, predict, train_upload
+
+    data = make_image_folder(tmp_path / "parts", per_class=12, size=48)
+    archive = tmp_path / "parts.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in data.rglob("*.png"):
+            zf.write(f, f.relative_to(tmp_path))
+    audit = audit_upload(str(archive))
+    assert "**Plan:**" in audit and "| horizontal |" in audit
+    seen = []
+    md, cm, curves, files = train_upload(str(archive), "linear_probe", None, "", progress=lambda f, d: seen.append(d))
+    assert "Test accuracy" in md and cm and Path(cm).exists()
+    assert any(f.endswith(".zip") and zipfile.ZipFile(f).namelist() for f in files)
+    runs = list_runs()
+    assert len(runs) == 1
+    probs, status = predict(runs[0], str(data / "spots" / "spots_000.png"), None)
+    assert max(probs, key=probs.get) == "spots" and "image model" in status
+    _, status = predict(runs[0], None, "some text")
+    assert "drop an image" in status
+
+
+def test_bad_upload_is_a_message(tmp_path):
+    from tladvisor.ui.runs import audit_upload, train_upload
+
+    junk = tmp_path / "junk.zip"
+    junk.write_text("not a zip")
+    assert audit_upload(str(junk)).startswith("**Cannot use this upload:**")
+    md, *_ = train_upload(str(junk), "auto", None, "")
+    assert md.startswith("**Training stopped:**") or md.startswith("**Cannot")

@@ -1,0 +1,146 @@
+"""Training and prediction from the app: upload -> audit -> train (with progress) -> results and downloads.
+
+Runs live on disk under $TLADVISOR_RUNS (default ./runs), so a session that disconnects finds its
+finished runs again; nothing here keeps state between requests.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+TEXT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".tab")
+
+
+def runs_root() -> Path:
+    root = Path(os.environ.get("TLADVISOR_RUNS", "runs"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def list_runs() -> list[str]:
+    """Finished runs (those with a saved model), newest first."""
+    runs = [p for p in runs_root().iterdir() if (p / "model" / "model_info.json").exists()]
+    return [str(p) for p in sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int] = None,
+                       backbone: Optional[str] = None, out_dir: Optional[str] = None):
+    """The advisor's TrainConfig for an uploaded zip (images) or CSV/TSV/JSONL (texts)."""
+    from tladvisor.advice.advisor import advise
+    from tladvisor.advice.brief import ProjectBrief
+
+    if Path(upload).suffix.lower() in TEXT_SUFFIXES:
+        from tladvisor.training.text_data import read_labelled_texts
+
+        rows, _, _ = read_labelled_texts(upload)
+        classes, n, task = len({r.label for r in rows}), len(rows), "text-classification"
+    else:
+        from tladvisor.training.image_data import discover_images
+
+        with tempfile.TemporaryDirectory() as tmp:
+            found = discover_images(upload, extract_to=Path(tmp))
+        classes, n, task = len(found.classes), len(found.items), "image-classification"
+    rec = advise(ProjectBrief(task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))))
+    overrides = {"epochs": int(epochs)} if epochs else {}
+    return rec.to_train_config(upload, strategy=strategy, backbone=backbone or None, out_dir=out_dir, **overrides)
+
+
+def audit_upload(upload: Optional[str]) -> str:
+    """The audit table of an upload, as Markdown (errors become a message, never an exception)."""
+    if not upload:
+        return "Upload a zip of class folders (images) or a CSV/TSV/JSONL with `text` and `label` columns."
+    from tladvisor.training.trainer import make_task
+
+    try:
+        cfg = recommended_config(upload)
+        with tempfile.TemporaryDirectory() as tmp:
+            report = make_task(cfg, Path(tmp)).prepare_data()
+    except Exception as exc:  # DataError, BackboneUnavailableError, ... : show it, keep the session
+        return f"**Cannot use this upload:** {exc}"
+    return (f"**Plan:** {cfg.backbone}, stages {' -> '.join(cfg.stages())}, up to {cfg.epochs} epochs\n\n"
+            + report.to_markdown())
+
+
+def _metrics_markdown(result) -> str:
+    m = result.metrics
+    lines = [f"### Test accuracy {m['accuracy']:.2%} · macro-F1 {m['macro_f1']:.3f}",
+             f"{m['errors']} errors in {m['n']} held-out examples; kept stage **{m['best_stage']}**; "
+             f"{result.wall_time_s:.0f} s.", "", "| class | precision | recall | F1 | n |", "|---|---|---|---|---|"]
+    lines += [f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+              for c, v in m["per_class"].items()]
+    lines += ["", "| stage | validation macro-F1 | test accuracy |", "|---|---|---|"]
+    lines += [f"| {s['stage']} | {s['val_macro_f1']:.4f} | {s.get('test_accuracy', float('nan')):.4f} |"
+              for s in result.stage_results]
+    return "\n".join(lines)
+
+
+def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], backbone: Optional[str],
+                 progress: Optional[Callable[[float, str], None]] = None) -> tuple[str, Optional[str], Optional[str],
+                                                                                   list[str]]:
+    """Train on an upload: (results Markdown, confusion-matrix PNG, curves PNG, downloadable files)."""
+    from tladvisor.training.trainer import train
+
+    if not upload:
+        return "Upload data first.", None, None, []
+
+    def report(event: dict[str, Any]) -> None:
+        if progress and event.get("event") == "step":
+            done = (event["epoch"] - 1) * event["steps"] + event["step"]
+            progress(done / (event["steps"] * event["epochs"]), f"{event['stage']}: epoch {event['epoch']}")
+        elif progress and event.get("event") == "stage":
+            progress(0.0, f"stage {event['index'] + 1}/{event['of']}: {event['stage']}")
+
+    try:
+        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(upload).stem}-{strategy}-{secrets.token_hex(2)}"
+        cfg = recommended_config(upload, strategy, epochs, backbone, out_dir=str(runs_root() / name))
+        result = train(cfg, progress=report)
+    except Exception as exc:
+        return f"**Training stopped:** {exc}", None, None, []
+    run = Path(result.run_dir)
+    archive = shutil.make_archive(str(run), "zip", root_dir=run.parent, base_dir=run.name)
+    files = [archive, str(run / "README.md")]
+    cm = run / "confusion_matrix.png"
+    curves = run / "curves.png"
+    return (_metrics_markdown(result) + f"\n\nRun directory: `{run}`", str(cm) if cm.exists() else None,
+            str(curves) if curves.exists() else None, files)
+
+
+def predict(run_dir: Optional[str], image: Optional[str], text: Optional[str], top_k: int = 5
+            ) -> tuple[dict[str, float], str]:
+    """Top-k {label: probability} for an image or a text with a finished run, plus a status line."""
+    from tladvisor.training.predict import load_run
+
+    if not run_dir:
+        return {}, "Pick a finished run."
+    try:
+        run = load_run(run_dir)
+        if run.modality == "text":
+            if not (text or "").strip():
+                return {}, "This is a text model: type a text."
+            preds = run.predict([text], top_k=top_k)[0]
+        else:
+            if not image:
+                return {}, "This is an image model: drop an image."
+            preds = run.predict([image], top_k=top_k)[0]
+    except Exception as exc:
+        return {}, f"**Cannot predict:** {exc}"
+    return {label: p for label, p in preds}, f"{run.modality} model from `{Path(run_dir).name}`"
+
+
+def run_summary(run_dir: Optional[str]) -> str:
+    """Short description of a stored run (for the picker)."""
+    if not run_dir:
+        return ""
+    try:
+        metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+        config = json.loads((Path(run_dir) / "config.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return f"`{run_dir}`: incomplete run"
+    return (f"`{Path(run_dir).name}`: {config['modality']} · {config['backbone']} · kept {metrics['best_stage']} · "
+            f"test accuracy {metrics['accuracy']:.2%}")

@@ -1,0 +1,37 @@
+"""The scoping form's handler: brief fields in, recommendation Markdown and summary files out."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from pydantic import ValidationError
+
+from tladvisor.advice.advisor import advise
+from tladvisor.advice.brief import ProjectBrief, format_validation_error
+from tladvisor.advice.summary import scoping_summary_html, scoping_summary_markdown
+
+COMMERCIAL = {"Yes": True, "No": False, "Not stated": None}
+
+
+def recommend(task, domain, classes, per_class, label_quality, commercial, edge, latency_ms, compute,
+              keep_original, unlabelled, language) -> tuple[str, Optional[list[str]]]:
+    """Form values -> (recommendation Markdown, summary files). Bad input becomes a message, never a crash."""
+    try:
+        brief = ProjectBrief(
+            task=task, domain=domain, classes=int(classes) if classes else None,
+            per_class=int(per_class) if per_class else None, label_quality=label_quality,
+            commercial=COMMERCIAL[commercial], edge=edge, latency_ms=latency_ms or None, compute=compute,
+            keep_original=keep_original, unlabelled_data=unlabelled, language=language or "en",
+        )
+        rec = advise(brief)
+    except ValidationError as exc:
+        return f"**Please check:** {format_validation_error(exc)}", None
+    except ValueError as exc:
+        return f"**Please check:** {exc}", None
+    out = Path(tempfile.mkdtemp(prefix="tladvisor-summary-"))
+    md_path, html_path = out / "scoping-summary.md", out / "scoping-summary.html"
+    md = scoping_summary_markdown(rec)
+    md_path.write_text(md, encoding="utf-8")
+    html_path.write_text(scoping_summary_html(rec), encoding="utf-8")
+    return md, [str(md_path), str(html_path)]
