@@ -10,6 +10,8 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
+from tladvisor.training.audit_markdown import finding_sections
+
 from tladvisor.training.image_data import ImageItem, file_sha1, load_rgb
 
 NEAR_DUPLICATE_BITS = 10  # dHash Hamming distance that makes two images near-duplicate *candidates* ...
@@ -46,16 +48,13 @@ class AuditReport(BaseModel):
         if self.sizes:
             lines.append(f"Sizes: {self.sizes.get('min')} to {self.sizes.get('max')} px (median {self.sizes.get('median')}); "
                          f"modes: {', '.join(f'{k} x{v}' for k, v in self.modes.items())}")
-        for title, items in (("Unreadable (skipped)", [f"{u['path']}: {u['error']}" for u in self.unreadable]),
-                             ("Exact duplicates", [" = ".join(g) for g in self.exact_duplicates]),
-                             ("Near duplicates", [" ~ ".join(g) for g in self.near_duplicates]),
-                             ("Train/test leakage", [f"{x['a']} ({x['split_a']}) ~ {x['b']} ({x['split_b']})"
-                                                     for x in self.leakage]),
-                             ("Warnings", self.warnings)):
-            if items:
-                lines += ["", f"**{title}: {len(items)}**"] + [f"- {x}" for x in items[:20]]
-                if len(items) > 20:
-                    lines.append(f"- ... and {len(items) - 20} more (see audit.json)")
+        lines += finding_sections([
+            ("Unreadable (skipped)", [f"{u['path']}: {u['error']}" for u in self.unreadable]),
+            ("Exact duplicates", [" = ".join(g) for g in self.exact_duplicates]),
+            ("Near duplicates", [" ~ ".join(g) for g in self.near_duplicates]),
+            ("Train/test leakage", [f"{x['a']} ({x['split_a']}) ~ {x['b']} ({x['split_b']})"
+                                   for x in self.leakage]),
+            ("Warnings", self.warnings)])
         return "\n".join(lines) + "\n"
 
 

@@ -13,6 +13,8 @@ from typing import Optional
 
 from pydantic import BaseModel, Field
 
+from tladvisor.training.audit_markdown import finding_sections
+
 from tladvisor.training.errors import DataError
 
 TEXT_EXTENSIONS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".jsonl": None, ".ndjson": None}
@@ -136,16 +138,13 @@ class TextAuditReport(BaseModel):
         if self.max_length:
             lines += ["", f"Token length: median {self.token_length.get('median')}, p95 {self.token_length.get('p95')}; "
                       f"{self.too_long} text(s) exceed the model's max length {self.max_length} and are truncated."]
-        for title, items in (("Empty or whitespace-only texts (skipped)", self.empty_texts),
-                             ("Exact duplicates", [" = ".join(g) for g in self.exact_duplicates]),
-                             ("Train/test leakage", [f"{x['a']} ({x['split_a']}) = {x['b']} ({x['split_b']})"
-                                                     for x in self.leakage]),
-                             ("Same text, different labels", self.conflicting_labels),
-                             ("Warnings", self.warnings)):
-            if items:
-                lines += ["", f"**{title}: {len(items)}**"] + [f"- {x}" for x in items[:20]]
-                if len(items) > 20:
-                    lines.append(f"- ... and {len(items) - 20} more (see audit.json)")
+        lines += finding_sections([
+            ("Empty or whitespace-only texts (skipped)", self.empty_texts),
+            ("Exact duplicates", [" = ".join(g) for g in self.exact_duplicates]),
+            ("Train/test leakage", [f"{x['a']} ({x['split_a']}) = {x['b']} ({x['split_b']})"
+                                   for x in self.leakage]),
+            ("Same text, different labels", self.conflicting_labels),
+            ("Warnings", self.warnings)])
         return "\n".join(lines) + "\n"
 
 
