@@ -219,3 +219,26 @@ def test_top_confusions_table():
     m = classification_metrics(y, probs, ["a", "b", "c"])
     assert m["top_confusions"][0] == {"true": "c", "predicted": "a", "count": 2}
     assert m["errors"] == 3 and m["confusion_matrix"][2] == [2, 0, 1]
+
+
+def test_probe_head_handed_to_fine_tuning_never_saw_validation(data, tmp_path, monkeypatch):
+    """LP-FT: the probe's own head uses train+val, but the head a LoRA stage starts from is fitted on train
+    only, so the LoRA stage's validation score is not inflated."""
+    import torch
+
+    from tladvisor.training import trainer
+
+    starts = []
+    real_fit = trainer.fit
+
+    def spy(model, *a, **kw):
+        starts.append({k: v.detach().clone() for k, v in model.state_dict().items() if "classifier_head" in k})
+        return real_fit(model, *a, **kw)
+
+    monkeypatch.setattr(trainer, "fit", spy)
+    res = trainer.train(cfg(data, tmp_path / "lpft", strategy="auto", plan=["linear_probe", "lora"], epochs=1))
+    probe_state = torch.load(Path(res.run_dir) / "checkpoints" / "0-linear_probe.pt", weights_only=True)
+    warm = torch.load(Path(res.run_dir) / "checkpoints" / "0-linear_probe-warm-head.pt", weights_only=False)
+    start_w = [v for k, v in starts[0].items() if k.endswith("weight")][0]
+    assert torch.allclose(start_w, torch.as_tensor(warm[0], dtype=torch.float32), atol=1e-5)
+    assert not torch.allclose(start_w, probe_state["classifier_head.weight"], atol=1e-5)

@@ -53,10 +53,27 @@ def _open_run(config: TrainConfig, resume: Optional[str], accelerator) -> tuple[
     return config, run_dir
 
 
-def _fit_probe(task, model, accelerator, seed: int) -> dict[str, Any]:
-    """Linear probe: embed once (cached), fit a logistic-regression head with C chosen by cross-validated
-    macro-F1 on train+val, copy it into the model's Linear head."""
-    from sklearn.linear_model import LogisticRegressionCV
+def _head_weights(clf, scaler) -> tuple[np.ndarray, np.ndarray]:
+    """A fitted (binary or multinomial) logistic regression on standardised features as Linear weights."""
+    coef = clf.coef_ if clf.coef_.shape[0] > 1 else np.vstack([-clf.coef_[0] / 2, clf.coef_[0] / 2])
+    bias = clf.intercept_ if clf.intercept_.shape[0] > 1 else np.array([-clf.intercept_[0] / 2, clf.intercept_[0] / 2])
+    return coef / scaler.scale_, bias - (coef * scaler.mean_ / scaler.scale_).sum(1)  # standardisation folded in
+
+
+def _set_head(model: nn.Module, w: np.ndarray, b: np.ndarray) -> None:
+    with torch.no_grad():
+        model.classifier_head.weight.copy_(torch.as_tensor(w, dtype=torch.float32))
+        model.classifier_head.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
+
+
+def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> dict[str, Any]:
+    """Linear probe: embed once (cached), choose C by cross-validated macro-F1 on train+val, fit the head.
+
+    The probe's own head is fitted on train+val. When a fine-tuning stage follows, the live model gets a
+    head fitted on train only (same C): a head that has seen the validation split would inflate the next
+    stage's validation score and bias the choice between stages.
+    """
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.model_selection import StratifiedKFold
     from sklearn.preprocessing import StandardScaler
 
@@ -75,17 +92,19 @@ def _fit_probe(task, model, accelerator, seed: int) -> dict[str, Any]:
     fold_scores = np.asarray(next(iter(clf.scores_.values()))).mean(axis=0)  # mean macro-F1 per C
     best_c = float(clf.C_[0])
     cv_f1 = float(fold_scores[PROBE_CS.index(best_c)]) if best_c in PROBE_CS else float(fold_scores.max())
-    coef = clf.coef_ if clf.coef_.shape[0] > 1 else np.vstack([-clf.coef_[0] / 2, clf.coef_[0] / 2])
-    bias = clf.intercept_ if clf.intercept_.shape[0] > 1 else np.array([-clf.intercept_[0] / 2, clf.intercept_[0] / 2])
-    w = coef / scaler.scale_  # fold the standardisation into the Linear layer
-    b = bias - (coef * scaler.mean_ / scaler.scale_).sum(1)
-    with torch.no_grad():
-        model.classifier_head.weight.copy_(torch.as_tensor(w, dtype=torch.float32))
-        model.classifier_head.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
-    test_probs = clf.predict_proba(scaler.transform(feats["test"])) if len(feats["test"]) else np.zeros((0, len(w)))
+    probe_head = _head_weights(clf, scaler)
+    _set_head(model, *probe_head)
+    test_probs = clf.predict_proba(scaler.transform(feats["test"])) if len(feats["test"]) else np.zeros((0, 1))
+    warm_head = None
+    if warm_start_next:
+        n_train = len(feats["train"])
+        train_scaler = StandardScaler().fit(feats["train"])
+        train_clf = LogisticRegression(C=best_c, max_iter=3000).fit(train_scaler.transform(feats["train"]),
+                                                                    y[:n_train])
+        warm_head = _head_weights(train_clf, train_scaler)
     return {"val_macro_f1": cv_f1, "val_kind": f"{folds}-fold CV",
             "C": best_c, "seconds": round(time.perf_counter() - t0, 2), "embedding": task.embed_stats,
-            "_test_probs": test_probs}
+            "_test_probs": test_probs, "_warm_head": warm_head}
 
 
 def _evaluate(model: nn.Module, task, config: TrainConfig, accelerator) -> tuple[np.ndarray, np.ndarray]:
@@ -196,12 +215,15 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
             stage_models[key] = (stage, {k: v.clone() for k, v in model.state_dict().items()})
             if stage == "linear_probe":  # cheap: the test features are cached
                 stage_probs[key] = _probe_probs(task, model, accelerator)
+                if (ckpt_dir / f"{key}-warm-head.pt").exists():
+                    _set_head(model, *torch.load(ckpt_dir / f"{key}-warm-head.pt", weights_only=False))
             continue
         if progress:
             progress({"event": "stage", "stage": stage, "index": idx, "of": len(config.stages())})
         t_stage = time.perf_counter()
         if stage == "linear_probe":
-            result = _fit_probe(task, model, accelerator, config.seed)
+            later = any(s != "linear_probe" for s in config.stages()[idx + 1:])
+            result = _fit_probe(task, model, accelerator, config.seed, warm_start_next=later)
             if main:
                 log({"stage": stage, **{k: v for k, v in result.items() if k != "embedding" and not k.startswith("_")}})
         else:
@@ -232,6 +254,11 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
         stage_probs[key] = (test_probs, y_test)
         stage_results.append(result)
         stage_models[key] = (stage, {k: v.detach().clone() for k, v in model.state_dict().items()})
+        warm_head = result.pop("_warm_head", None)
+        if warm_head is not None:  # the next stage starts from a head that never saw the validation split
+            _set_head(model, *warm_head)
+            if main:
+                atomic_torch_save(ckpt_dir / f"{key}-warm-head.pt", warm_head)
         if main:
             atomic_torch_save(ckpt_dir / f"{key}.pt", stage_models[key][1])
             state.mark_stage(key, result)
