@@ -196,7 +196,8 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     if progress:
         progress({"event": "audit", "audit": audit.model_dump()})
     model = task.build_model()
-    state = RunState(run_dir)
+    state = RunState(run_dir)  # every process reads the recorded progress ...
+    accelerator.wait_for_everyone()  # ... before the main one can record more (else ranks disagree on stages)
     if main:
         state.set_status("running")
     ckpt_dir = run_dir / "checkpoints"
