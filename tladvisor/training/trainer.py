@@ -133,6 +133,18 @@ def _test_summary(y: np.ndarray, probs: np.ndarray) -> dict[str, float]:
             "test_macro_f1": float(f1_score(y, pred, average="macro", zero_division=0))}
 
 
+def _choose_stage(keys: list[str], results: list[dict[str, Any]], n_val: int) -> str:
+    """The stage to keep: a later (costlier) stage replaces an earlier one only when its validation macro-F1
+    is higher by more than one validation example's worth (1/n_val); smaller gaps are noise, and the
+    simpler model wins them (auto runs keep fine-tuning only when it pays)."""
+    margin = 1.0 / max(1, n_val)
+    best = 0
+    for i in range(1, len(keys)):
+        if results[i]["val_macro_f1"] > results[best]["val_macro_f1"] + margin:
+            best = i
+    return keys[best]
+
+
 def _freeze_all(model: nn.Module) -> None:
     for p in model.parameters():
         p.requires_grad_(False)
@@ -264,8 +276,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
             atomic_torch_save(ckpt_dir / f"{key}.pt", stage_models[key][1])
             state.mark_stage(key, result)
         accelerator.wait_for_everyone()
-    # keep the stage that validated best (auto runs only keep fine-tuning when it pays)
-    best_key = max(stage_models, key=lambda k: stage_results[list(stage_models).index(k)]["val_macro_f1"])
+    best_key = _choose_stage(list(stage_models), stage_results, len(task.split("val")[1]))
     best_stage, best_state = stage_models[best_key]
     if best_stage != "lora" and any(n.startswith("base_model.") for n in model.state_dict()):
         model = task.build_model()  # plain model for a non-LoRA best stage after a LoRA stage
