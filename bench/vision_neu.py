@@ -94,7 +94,6 @@ def reference_script(run_dir: Path, cache: Path) -> dict:
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.preprocessing import StandardScaler
 
-    from tladvisor.training.features import FeatureCache
     from tladvisor.training.image_data import file_sha1
 
     split = json.loads((run_dir / "split.json").read_text())

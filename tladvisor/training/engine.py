@@ -7,7 +7,6 @@ parameter groups. Runs unchanged on one CPU, several GPUs, or `torchrun`/`accele
 from __future__ import annotations
 
 import copy
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

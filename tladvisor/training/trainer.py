@@ -15,9 +15,8 @@ from torch import nn
 from tladvisor.schemas import RunResult, TrainConfig
 from tladvisor.training.engine import ProgressFn, fit, make_accelerator, predict_logits, resolve_precision, seed_everything
 from tladvisor.training.errors import RunDirError
-from tladvisor.training.evaluation import classification_metrics, plot_confusion_matrix, plot_curves
-from tladvisor.training.rundir import (RunState, append_jsonl, atomic_torch_save, atomic_write_json,
-                                       atomic_write_text, new_run_dir, read_jsonl)
+from tladvisor.training.evaluation import classification_metrics
+from tladvisor.training.rundir import RunState, append_jsonl, atomic_torch_save, atomic_write_json, new_run_dir
 
 PROBE_CS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 
