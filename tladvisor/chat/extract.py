@@ -20,7 +20,7 @@ _WORD_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 
                  "hundred": 100, "a hundred": 100, "a thousand": 1000, "a dozen": 12, "dozen": 12}
 _NUM = r"(\d[\d,]*(?:\.\d+)?\s*(?:k|m|thousand|million)?\b|" + "|".join(
     sorted(map(re.escape, _WORD_NUMBERS), key=len, reverse=True)) + r")"
-_CLASS_WORDS = (r"(?:classes|categories|types|labels|intents|kinds|species|topics|tags|grades|conditions|"
+_CLASS_WORDS = (r"(?:classes|class|categories|category|types|labels|intents|kinds|species|topics|tags|grades|conditions|"
                 r"entity types|entities|classes of|outcomes|varieties|defects)")
 _ITEM_WORDS = (r"(?:photos|images|pictures|scans|x-rays|radiographs|frames|micrographs|texts|emails|e-mails|"
                r"tickets|documents|docs|reviews|messages|sentences|examples|samples|rows|records|notes|"
