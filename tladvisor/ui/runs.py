@@ -30,8 +30,12 @@ def list_runs() -> list[str]:
 
 
 def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int] = None,
-                       backbone: Optional[str] = None, out_dir: Optional[str] = None):
-    """The advisor's TrainConfig for an uploaded zip (images) or CSV/TSV/JSONL (texts)."""
+                       backbone: Optional[str] = None, out_dir: Optional[str] = None,
+                       brief: Optional[dict[str, Any]] = None):
+    """(Recommendation, TrainConfig) for an uploaded zip (images) or CSV/TSV/JSONL (texts).
+
+    `brief` holds what the scoping chat learned (domain, licensing, constraints, ...); the upload's measured
+    task, class count and volume replace its guesses."""
     from tladvisor.advice.advisor import advise
     from tladvisor.advice.brief import ProjectBrief
 
@@ -46,19 +50,23 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
         with tempfile.TemporaryDirectory() as tmp:
             found = discover_images(upload, extract_to=Path(tmp))
         classes, n, task = len(found.classes), len(found.items), "image-classification"
-    rec = advise(ProjectBrief(task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))))
+    known = {k: v for k, v in (brief or {}).items() if k not in ("task", "classes", "per_class", "total")}
+    if (brief or {}).get("task") in ("sentiment",) and task == "text-classification":
+        task = brief["task"]  # a sentiment project stays one; the engine trains it like any text classifier
+    rec = advise(ProjectBrief(**known, task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))))
     overrides = {"epochs": int(epochs)} if epochs else {}
-    return rec.to_train_config(upload, strategy=strategy, backbone=backbone or None, out_dir=out_dir, **overrides)
+    return rec, rec.to_train_config(upload, strategy=strategy, backbone=backbone or None, out_dir=out_dir,
+                                    **overrides)
 
 
-def audit_upload(upload: Optional[str]) -> str:
+def audit_upload(upload: Optional[str], brief: Optional[dict[str, Any]] = None) -> str:
     """The audit table of an upload, as Markdown (errors become a message, never an exception)."""
     if not upload:
         return "Upload a zip of class folders (images) or a CSV/TSV/JSONL with `text` and `label` columns."
     from tladvisor.training.trainer import make_task
 
     try:
-        cfg = recommended_config(upload)
+        _, cfg = recommended_config(upload, brief=brief)
         with tempfile.TemporaryDirectory() as tmp:
             report = make_task(cfg, Path(tmp)).prepare_data()
     except Exception as exc:  # DataError, BackboneUnavailableError, ... : show it, keep the session
@@ -81,9 +89,12 @@ def _metrics_markdown(result) -> str:
 
 
 def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], backbone: Optional[str],
-                 progress: Optional[Callable[[float, str], None]] = None) -> tuple[str, Optional[str], Optional[str],
-                                                                                   list[str]]:
-    """Train on an upload: (results Markdown, confusion-matrix PNG, curves PNG, downloadable files)."""
+                 progress: Optional[Callable[[float, str], None]] = None, brief: Optional[dict[str, Any]] = None
+                 ) -> tuple[str, Optional[str], Optional[str], list[str]]:
+    """Train on an upload: (results Markdown, confusion-matrix PNG, curves PNG, downloadable files: the run as a
+    zip, the model card and the client report)."""
+    from tladvisor.reporting.client_report import write_client_report
+    from tladvisor.training.rundir import atomic_write_text
     from tladvisor.training.trainer import train
 
     if not upload:
@@ -98,13 +109,15 @@ def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], 
 
     try:
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(upload).stem}-{strategy}-{secrets.token_hex(2)}"
-        cfg = recommended_config(upload, strategy, epochs, backbone, out_dir=str(runs_root() / name))
+        rec, cfg = recommended_config(upload, strategy, epochs, backbone, out_dir=str(runs_root() / name), brief=brief)
         result = train(cfg, progress=report)
     except Exception as exc:
         return f"**Training stopped:** {exc}", None, None, []
     run = Path(result.run_dir)
+    atomic_write_text(run / "recommendation.json", rec.model_dump_json(indent=2))
+    _, report_html = write_client_report(run, rec)
     archive = shutil.make_archive(str(run), "zip", root_dir=run.parent, base_dir=run.name)
-    files = [archive, str(run / "README.md")]
+    files = [str(report_html), archive, str(run / "README.md")]
     cm = run / "confusion_matrix.png"
     curves = run / "curves.png"
     return (_metrics_markdown(result) + f"\n\nRun directory: `{run}`", str(cm) if cm.exists() else None,

@@ -1,0 +1,162 @@
+"""The client report: results, client messages filled with the measured numbers, the data audit and the
+recommendation, as Markdown and as one standalone HTML file (plots embedded) written into the run directory."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Optional
+
+from tladvisor.advice.messaging import render_messages
+from tladvisor.advice.recommendation import Recommendation, band_text
+from tladvisor.advice.summary import _CSS, scoping_summary_markdown
+
+STAGE_PHRASES = {"linear_probe": "a new classification head on the frozen pre-trained backbone (feature extraction)",
+                 "lora": "LoRA adapters on the pre-trained backbone plus a new head (base weights untouched)",
+                 "partial": "fine-tuning the top layers with a small learning rate",
+                 "progressive": "progressive unfreezing, top layers first, with a small learning rate",
+                 "full": "fine-tuning every layer with a small learning rate"}
+
+
+def _read(run: Path, name: str) -> Any:
+    path = run / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _audit_markdown(run: Path, modality: str) -> str:
+    raw = _read(run, "audit.json")
+    if not raw:
+        return "No audit recorded."
+    if modality == "text":
+        from tladvisor.training.text_data import TextAuditReport
+
+        return TextAuditReport(**raw).to_markdown()
+    from tladvisor.training.image_audit import AuditReport
+
+    return AuditReport(**raw).to_markdown()
+
+
+def load_recommendation(run_dir: str | Path) -> Optional[Recommendation]:
+    """The recommendation a run was trained from (saved by the app as recommendation.json), if any."""
+    raw = _read(Path(run_dir), "recommendation.json")
+    return Recommendation(**raw) if raw else None
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def measured_values(run_dir: str | Path, rec: Optional[Recommendation]) -> dict[str, Any]:
+    """Placeholder values for `knowledge/messaging_measured/`, from the run's files and the recommendation."""
+    run = Path(run_dir)
+    m, result = _read(run, "metrics.json"), _read(run, "result.json")
+    cfg = result["config"]
+    unit = "texts" if cfg["modality"] == "text" else "images"
+    audit = _read(run, "audit.json") or {}
+    n_total = audit.get("n_rows") or audit.get("n_images") or m["n"]
+    acc = m["accuracy"]
+    values: dict[str, Any] = {
+        "n_test": f"{m['n']:,}", "unit": unit, "accuracy": f"{acc:.1%}", "macro_f1": f"{m['macro_f1']:.3f}",
+        "errors": f"{m['errors']:,}", "backbone_name": cfg["backbone"],
+        "pretraining_data": "large general-purpose data",
+        "data_phrase": f"{n_total:,} labelled {unit} in {len(m['per_class'])} classes",
+        "train_time": _duration(result.get("wall_time_s", 0.0)),
+        "stage_phrase": STAGE_PHRASES.get(m["best_stage"], m["best_stage"]),
+        "band_sentence": "",
+        "growth_sentence": "Accuracy keeps rising as labelled data grows; we will measure how fast on your data.",
+    }
+    weakest = min(m["per_class"].items(), key=lambda kv: kv[1]["f1"])
+    values["weakest_sentence"] = (f"The weakest class today is **{weakest[0]}** (F1 {weakest[1]['f1']:.2f}): more "
+                                  "examples of it pay off first. " if weakest[1]["f1"] < 0.999 else "")
+    if rec is not None:
+        from tladvisor.advice.catalogue import UnknownBackboneError, get_backbone
+
+        try:
+            bb = get_backbone(cfg["backbone"])
+            values["backbone_name"], values["pretraining_data"] = bb.name, bb.pretraining_data
+        except UnknownBackboneError:
+            pass
+        band = rec.expectation.band
+        if band:
+            lo, hi = band
+            where = "above" if acc > hi else "below" if acc < lo else "within"
+            values["band_sentence"] = (f"That is {where} the {band_text(band)} we expected before seeing the data. ")
+        fc = rec.expectation.forecast
+        if len(fc) >= 2 and fc[0].per_class and fc[0].band and fc[1].band:
+            if acc >= max(0.98, fc[1].band[1]):  # the volume-based forecast has nothing left to promise
+                values["growth_sentence"] = (
+                    f"It already scores {acc:.1%} on held-out data, above what the data volume alone predicts; "
+                    f"more labelled data now mainly makes that number more certain (today's test set has "
+                    f"{m['n']:,} {unit}) and protects against drift.")
+            else:
+                values["growth_sentence"] = (
+                    f"Accuracy keeps rising as labelled data grows: at {fc[0].per_class:,} examples per class we "
+                    f"expect about **{band_text(fc[0].band)}**, and at {fc[1].per_class:,} per class about "
+                    f"**{band_text(fc[1].band)}**.")
+    return values
+
+
+def _demote(markdown_text: str) -> str:
+    """Nest a document under the report's headings (# -> ###)."""
+    return re.sub(r"^(#+) ", lambda mt: "#" * min(6, len(mt.group(1)) + 2) + " ", markdown_text, flags=re.MULTILINE)
+
+
+def client_report_markdown(run_dir: str | Path, rec: Optional[Recommendation] = None,
+                           images: Optional[dict[str, str]] = None) -> str:
+    """The client report as Markdown; `images` maps plot names to the src to show (paths or data URIs)."""
+    run = Path(run_dir)
+    rec = rec or load_recommendation(run)
+    m, result = _read(run, "metrics.json"), _read(run, "result.json")
+    if not m or not result:
+        raise FileNotFoundError(f"{run}: not a finished run (metrics.json / result.json missing)")
+    cfg = result["config"]
+    images = images if images is not None else {k: p for k, p in (("Confusion matrix", "confusion_matrix.png"),
+                                                                  ("Training curves", "curves.png"))
+                                                if (run / p).exists()}
+    lines = [f"# Transfer-learning results: {rec.brief.project_name if rec and rec.brief.project_name else run.name}",
+             f"*TL Advisor, {date.today().isoformat()}. Measured on a held-out test split of the client's data.*", "",
+             "## Results", "",
+             f"**Test accuracy {m['accuracy']:.1%}**, macro-F1 {m['macro_f1']:.3f}: {m['errors']:,} errors in "
+             f"{m['n']:,} held-out {('texts' if cfg['modality'] == 'text' else 'images')}. Backbone `{cfg['backbone']}`; "
+             f"kept approach: {STAGE_PHRASES.get(m['best_stage'], m['best_stage'])}; training took "
+             f"{_duration(result.get('wall_time_s', 0.0))}.", "",
+             "| class | precision | recall | F1 | n |", "|---|---|---|---|---|"]
+    lines += [f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+              for c, v in m["per_class"].items()]
+    if m.get("top_confusions"):
+        lines += ["", "Most frequent confusions: " + "; ".join(
+            f"{c['true']} → {c['predicted']} ({c['count']})" for c in m["top_confusions"][:8]) + "."]
+    lines += ["", "| stage tried | validation macro-F1 |", "|---|---|"]
+    lines += [f"| {s['stage']} | {s.get('val_macro_f1', float('nan')):.4f} |" for s in result.get("stage_results", [])]
+    for title, src in images.items():
+        lines += ["", f"![{title}]({src})"]
+    lines += ["", "## For the client", ""]
+    for msg in render_messages(measured_values(run, rec), subdir="messaging_measured"):
+        lines += [f"**{msg.title}.** {msg.text}", ""]
+    lines += ["## Data audit", "", _audit_markdown(run, cfg["modality"])]
+    if rec is not None:
+        lines += ["## The recommendation this run followed", "", _demote(scoping_summary_markdown(rec))]
+    lines += ["## Limitations", "",
+              "Measured on a held-out split of the data provided; data from other sources, sites or periods can "
+              "score lower. Re-evaluate after any change in how data is collected."]
+    return "\n".join(lines) + "\n"
+
+
+def write_client_report(run_dir: str | Path, rec: Optional[Recommendation] = None) -> tuple[Path, Path]:
+    """Write client-report.md and a standalone client-report.html (plots embedded) into the run directory."""
+    import markdown
+
+    run = Path(run_dir)
+    md = client_report_markdown(run, rec)
+    embedded = {title: "data:image/png;base64," + base64.b64encode((run / name).read_bytes()).decode()
+                for title, name in (("Confusion matrix", "confusion_matrix.png"), ("Training curves", "curves.png"))
+                if (run / name).exists()}
+    body = markdown.markdown(client_report_markdown(run, rec, images=embedded), extensions=["tables"])
+    html = (f"<!doctype html><html><head><meta charset='utf-8'><title>TL Advisor client report</title>"
+            f"<style>{_CSS}img{{max-width:100%}}</style></head><body>{body}</body></html>\n")
+    md_path, html_path = run / "client-report.md", run / "client-report.html"
+    md_path.write_text(md, encoding="utf-8")
+    html_path.write_text(html, encoding="utf-8")
+    return md_path, html_path
