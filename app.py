@@ -1,8 +1,8 @@
 """TL Advisor web app (also the Hugging Face Space entry point): `python app.py`.
 
-Tabs: Scope (the brief -> recommendation and one-page summary), Train (upload -> audit -> train with
-progress -> results and downloads), Predict (a finished run on an image or a text). The chat front end
-builds on the same handlers (tladvisor/ui).
+Tabs: Advisor (the scoping chat with quick replies and a brief card -> the recommendation and its summary
+downloads -> upload, audit, train with live progress -> results, client report and run downloads), Form (the
+same brief as a form) and Predict (a finished run on an image or a text). Handlers live in tladvisor/ui.
 """
 from __future__ import annotations
 
@@ -15,18 +15,52 @@ from tladvisor.advice.domains import domains
 from tladvisor.ui.scoping import COMMERCIAL, recommend
 
 STRATEGIES = ["auto", "linear_probe", "lora", "partial", "progressive", "full"]
+UPLOAD_TYPES = [".zip", ".csv", ".tsv", ".jsonl"]
 
 
-def _train(upload, strategy, epochs, backbone, progress=gr.Progress()):
-    from tladvisor.ui.runs import train_upload
+def _chat_view(view: tuple) -> tuple:
+    """The chat handlers' view with the quick-reply labels turned into button updates."""
+    from tladvisor.ui.chat import MAX_QUICK_REPLIES
 
-    return train_upload(upload, strategy, epochs, backbone, progress=lambda f, d: progress(f, desc=d))
+    head, labels = view[:-MAX_QUICK_REPLIES], view[-MAX_QUICK_REPLIES:]
+    return (*head, *[gr.update(value=label or " ", visible=bool(label)) for label in labels])
 
 
-def _audit(upload):
+def _start():
+    from tladvisor.ui.chat import start
+
+    return _chat_view(start())
+
+
+def _send(message, history, state):
+    from tladvisor.ui.chat import send
+
+    return ("", *_chat_view(send(message, history or [], state)))
+
+
+def _audit(upload, history, state):
+    from tladvisor.ui.chat import note
     from tladvisor.ui.runs import audit_upload
 
-    return audit_upload(upload)
+    audit = audit_upload(upload, brief=(state or {}).get("known"))
+    if not upload:
+        return audit, history
+    first = audit.split("\n\n")[0] if audit.startswith("**Cannot") else "Upload audited: " + next(
+        (line for line in audit.splitlines() if line.startswith("**") and "classes" in line), "see the audit table.")
+    return audit, note(history or [], first + ("" if audit.startswith("**Cannot") else
+                                               " Press **Train** to run the recommended plan."))
+
+
+def _train(upload, strategy, epochs, backbone, history, state, progress=gr.Progress()):
+    from tladvisor.ui.chat import note
+    from tladvisor.ui.runs import train_upload
+
+    md, cm, curves, files = train_upload(upload, strategy, epochs, backbone, brief=(state or {}).get("known"),
+                                         progress=lambda f, d: progress(f, desc=d))
+    summary = md.split("\n")[0].lstrip("# ")
+    text = (f"{summary}. The client report (HTML) and the run are ready to download below."
+            if files else md.split("\n\n")[0])
+    return md, cm, curves, files, note(history or [], text)
 
 
 def _predict(run_dir, image, text):
@@ -49,11 +83,60 @@ def _run_summary(run_dir):
 
 
 def build_app() -> gr.Blocks:
-    """The Gradio interface (no module-level state: every request is independent; runs live on disk)."""
+    """The Gradio interface. Per-session state lives in gr.State; runs live on disk; nothing else is kept."""
+    from tladvisor.ui.chat import MAX_QUICK_REPLIES
+
     with gr.Blocks(title="TL Advisor") as demo:
         gr.Markdown("# TL Advisor\nDescribe the project; get a backbone, a staged plan and honest expectations. "
                     "Then prove it on the client's data.")
-        with gr.Tab("Scope"):
+        state = gr.State({})
+        with gr.Tab("Advisor"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(label="Scoping call", height=460, elem_id="chat")
+                    with gr.Row():
+                        quick = [gr.Button(" ", visible=False, size="sm", elem_classes=["quick-reply"])
+                                 for _ in range(MAX_QUICK_REPLIES)]
+                    with gr.Row():
+                        message = gr.Textbox(placeholder="e.g. we have about 3k photos of 15 scratch types, for a "
+                                                         "car-parts supplier", show_label=False, scale=5,
+                                             elem_id="chat-input")
+                        send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+                with gr.Column(scale=2):
+                    gr.Markdown("### Brief")
+                    card = gr.Markdown(elem_id="brief-card")
+                    summary = gr.File(label="Scoping summary (Markdown, HTML)", file_count="multiple",
+                                      elem_id="summary-files")
+            with gr.Accordion("Recommendation", open=True):
+                recommendation = gr.Markdown(elem_id="recommendation")
+            gr.Markdown("### Prove it on the client's data")
+            with gr.Row():
+                with gr.Column(scale=1):
+                    upload = gr.File(label="Zip of class folders, or CSV / TSV / JSONL (text, label)",
+                                     file_types=UPLOAD_TYPES, type="filepath", elem_id="upload")
+                    strategy = gr.Dropdown(STRATEGIES, value="auto", label="Strategy (auto = the advisor's plan)")
+                    epochs = gr.Number(value=None, precision=0, label="Epochs (empty = recommended)")
+                    backbone = gr.Textbox(value="", label="Backbone (empty = recommended)")
+                    train_button = gr.Button("Train", variant="primary", elem_id="train")
+                with gr.Column(scale=2):
+                    audit = gr.Markdown(elem_id="audit")
+                    metrics = gr.Markdown(elem_id="metrics")
+                    with gr.Row():
+                        cm = gr.Image(label="Confusion matrix", type="filepath")
+                        curves = gr.Image(label="Training curves", type="filepath")
+                    downloads = gr.File(label="Client report (HTML), run directory (zip), model card",
+                                        file_count="multiple", elem_id="downloads")
+            chat_outputs = [chat, state, card, recommendation, summary, *quick]
+            message.submit(_send, [message, chat, state], [message, *chat_outputs])
+            send.click(_send, [message, chat, state], [message, *chat_outputs])
+            for button in quick:
+                button.click(_send, [button, chat, state], [message, *chat_outputs])
+            upload.change(_audit, [upload, chat, state], [audit, chat])
+            train_button.click(_train, [upload, strategy, epochs, backbone, chat, state],
+                               [metrics, cm, curves, downloads, chat],
+                               concurrency_limit=1, concurrency_id="training")  # one CPU job at a time
+            demo.load(_start, None, chat_outputs)
+        with gr.Tab("Form"):
             with gr.Row():
                 with gr.Column(scale=1):
                     task = gr.Dropdown(list(TASKS), value="image-classification", label="Task")
@@ -75,25 +158,6 @@ def build_app() -> gr.Blocks:
                     files = gr.File(label="Scoping summary", file_count="multiple")
             button.click(recommend, [task, domain, classes, per_class, label_quality, commercial, edge, latency,
                                      compute, keep, unlabelled, language], [result, files])
-        with gr.Tab("Train"):
-            with gr.Row():
-                with gr.Column(scale=1):
-                    upload = gr.File(label="Zip of class folders, or CSV / TSV / JSONL (text, label)",
-                                     file_types=[".zip", ".csv", ".tsv", ".jsonl"], type="filepath")
-                    strategy = gr.Dropdown(STRATEGIES, value="auto", label="Strategy (auto = the advisor's plan)")
-                    epochs = gr.Number(value=None, precision=0, label="Epochs (empty = recommended)")
-                    backbone = gr.Textbox(value="", label="Backbone (empty = recommended)")
-                    train_button = gr.Button("Train", variant="primary")
-                with gr.Column(scale=2):
-                    audit = gr.Markdown()
-                    metrics = gr.Markdown()
-                    with gr.Row():
-                        cm = gr.Image(label="Confusion matrix", type="filepath")
-                        curves = gr.Image(label="Training curves", type="filepath")
-                    downloads = gr.File(label="Run directory (zip) and model card", file_count="multiple")
-            upload.change(_audit, upload, audit)
-            train_button.click(_train, [upload, strategy, epochs, backbone], [metrics, cm, curves, downloads],
-                               concurrency_limit=1, concurrency_id="training")  # one CPU job at a time
         with gr.Tab("Predict"):
             with gr.Row():
                 with gr.Column(scale=1):
@@ -113,6 +177,18 @@ def build_app() -> gr.Blocks:
     return demo
 
 
+def main() -> None:
+    """Start the app; settings from environment variables (a Hugging Face Space sets PORT / GRADIO_SERVER_*)."""
+    host = os.environ.get("TLADVISOR_HOST", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    port = int(os.environ.get("PORT", os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    import threading
+
+    from tladvisor.ui.chat import warm_up
+
+    threading.Thread(target=warm_up, daemon=True).start()  # the first chat message should not wait for MiniLM
+    # chat and prediction events run side by side; training has its own queue of one (see build_app)
+    build_app().queue(default_concurrency_limit=8).launch(server_name=host, server_port=port)
+
+
 if __name__ == "__main__":
-    build_app().queue().launch(server_name=os.environ.get("TLADVISOR_HOST", "127.0.0.1"),
-                               server_port=int(os.environ.get("PORT", os.environ.get("GRADIO_SERVER_PORT", 7860))))
+    main()

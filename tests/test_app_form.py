@@ -42,9 +42,22 @@ def test_upload_audit_train_and_predict(tmp_path, monkeypatch):
     audit = audit_upload(str(archive))
     assert "**Plan:**" in audit and "| horizontal |" in audit
     seen = []
-    md, cm, curves, files = train_upload(str(archive), "linear_probe", None, "", progress=lambda f, d: seen.append(d))
+    brief = {"task": "image-classification", "domain": "manufacturing", "commercial": True, "classes": 40}
+    md, cm, curves, files = train_upload(str(archive), "linear_probe", None, "", brief=brief,
+                                         progress=lambda f, d: seen.append(d))
     assert "Test accuracy" in md and cm and Path(cm).exists()
     assert any(f.endswith(".zip") and zipfile.ZipFile(f).namelist() for f in files)
+    # the client report: measured numbers in the three client messages, the audit, the chat's brief
+    report = Path(files[0])
+    assert report.name == "client-report.html"
+    html = report.read_text(encoding="utf-8")
+    accuracy = float(md.split("Test accuracy ")[1].split("%")[0])
+    assert f"reached <strong>{accuracy:.1f}%</strong> accuracy" in html
+    for title in ("Setting expectations", "Data efficiency", "Ongoing improvement", "Data audit", "Licence"):
+        assert title in html
+    assert "36 readable images in 3 classes" in html and "manufacturing" in html
+    assert "3 classes x ~12" in html  # the measured volume replaced the chat's 40 classes
+    assert "{" not in html.split("<body>")[1].split("<style")[0]  # no unfilled placeholder
     runs = list_runs()
     assert len(runs) == 1
     probs, status = predict(runs[0], str(data / "spots" / "spots_000.png"), None)

@@ -127,20 +127,15 @@ class DialogueManager:
 
     def _extract(self, text: str, state: ChatState) -> Extraction:
         found = extract(text, state.asked)
-        long_enough = len(text.split()) >= 4
-        if self.semantic and ("task" not in found.values) and (state.asked == "task" or long_enough) \
-                and not (state.known.get("task") and not long_enough):
+        if self.semantic:  # paraphrases keywords miss, only for slots still open (never overriding an answer)
             from tladvisor.chat.semantic import closest
 
-            hit = closest(text, "task")
-            if hit and (state.asked == "task" or "task" not in state.known):
-                found.values["task"] = hit[0]
-        if self.semantic and "domain" not in found.values and (state.asked == "domain" or long_enough):
-            from tladvisor.chat.semantic import closest
-
-            hit = closest(text, "domain")
-            if hit and (state.asked == "domain" or "domain" not in state.known):
-                found.values["domain"] = hit[0]
+            long_enough = len(text.split()) >= 4
+            for kind in ("task", "domain"):
+                if kind not in found.values and kind not in state.known and (state.asked == kind or long_enough):
+                    hit = closest(text, kind)
+                    if hit:
+                        found.values[kind] = hit[0]
         if self.llm is not None:
             try:
                 from tladvisor.chat.llm import extract_slots

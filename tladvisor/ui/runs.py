@@ -100,12 +100,19 @@ def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], 
     if not upload:
         return "Upload data first.", None, None, []
 
+    started = time.monotonic()
+    stage_start = [started]  # reset when a stage begins; the ETA extrapolates the stage's own pace
+
     def report(event: dict[str, Any]) -> None:
         if progress and event.get("event") == "step":
-            done = (event["epoch"] - 1) * event["steps"] + event["step"]
-            progress(done / (event["steps"] * event["epochs"]), f"{event['stage']}: epoch {event['epoch']}")
+            done = ((event["epoch"] - 1) * event["steps"] + event["step"]) / (event["steps"] * event["epochs"])
+            stage_elapsed = time.monotonic() - stage_start[0]
+            eta = f", about {stage_elapsed * (1 - done) / done:.0f} s left in this stage" if done > 0.02 else ""
+            progress(done, f"{event['stage']}: epoch {event['epoch']}/{event['epochs']}{eta}")
         elif progress and event.get("event") == "stage":
-            progress(0.0, f"stage {event['index'] + 1}/{event['of']}: {event['stage']}")
+            stage_start[0] = time.monotonic()
+            progress(0.0, f"stage {event['index'] + 1}/{event['of']}: {event['stage']} "
+                          f"({time.monotonic() - started:.0f} s so far)")
 
     try:
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(upload).stem}-{strategy}-{secrets.token_hex(2)}"

@@ -1,0 +1,87 @@
+"""The chat tab's handlers: each takes the session's history and `ChatState` (as a dict, held in gr.State) and
+returns what the page shows. No module-level session state: one process serves many sessions."""
+from __future__ import annotations
+
+import logging
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+from tladvisor.advice.recommendation import Recommendation
+from tladvisor.advice.summary import scoping_summary_html, scoping_summary_markdown
+from tladvisor.chat.dialogue import ChatState, DialogueManager, Turn, brief_card
+
+log = logging.getLogger(__name__)
+MAX_QUICK_REPLIES = 7
+NO_RECOMMENDATION = ("*The recommendation appears here as soon as the task, the number of classes and the "
+                     "data volume are known.*")
+
+
+@lru_cache(maxsize=1)
+def dialogue_manager() -> DialogueManager:
+    """The process-wide dialogue manager (stateless: sessions pass their own state in). Uses the LLM that
+    TLADVISOR_LLM names, if any; a misconfigured LLM is logged and the app runs without it."""
+    from tladvisor.chat.llm import LLMConfigError, chat_model_from_env
+
+    try:
+        llm = chat_model_from_env()
+    except LLMConfigError as exc:
+        log.warning("%s; continuing without an LLM", exc)
+        llm = None
+    return DialogueManager(semantic=True, llm=llm)
+
+
+def warm_up() -> None:
+    """Load the encoder, the prototypes and the guide index (a few seconds) before the first message needs them."""
+    try:
+        from tladvisor.chat.guides import guide_store
+        from tladvisor.chat.semantic import closest
+
+        closest("warm up", "task")
+        closest("warm up", "domain")
+        guide_store()
+    except Exception as exc:  # the chat still works on keywords alone
+        log.warning("warm-up failed: %s", exc)
+
+
+def summary_files(rec: Optional[Recommendation]) -> Optional[list[str]]:
+    """The scoping summary as Markdown and HTML files to download."""
+    if rec is None:
+        return None
+    out = Path(tempfile.mkdtemp(prefix="tladvisor-summary-"))
+    md, html = out / "scoping-summary.md", out / "scoping-summary.html"
+    md.write_text(scoping_summary_markdown(rec), encoding="utf-8")
+    html.write_text(scoping_summary_html(rec), encoding="utf-8")
+    return [str(md), str(html)]
+
+
+def _view(turn: Turn, history: list[dict[str, Any]]) -> tuple:
+    """(history, state, brief card, recommendation, summary files, quick-reply labels...)."""
+    history = history + [{"role": "assistant", "content": turn.reply}]
+    rec = turn.recommendation
+    rec_md = scoping_summary_markdown(rec) if rec else NO_RECOMMENDATION
+    labels = list(turn.quick_replies[:MAX_QUICK_REPLIES])
+    labels += [""] * (MAX_QUICK_REPLIES - len(labels))
+    return (history, turn.state.model_dump(), brief_card(turn.state), rec_md, summary_files(rec), *labels)
+
+
+def start() -> tuple:
+    """The opening of a new session's conversation."""
+    return _view(dialogue_manager().opening(), [])
+
+
+def send(message: str, history: list[dict[str, Any]], state: Optional[dict[str, Any]]) -> tuple:
+    """One user message (typed or a quick reply) -> the updated view."""
+    message = (message or "").strip()
+    if not message:
+        turn = dialogue_manager().respond(ChatState(**(state or {})), "")
+        return _view(turn, history)
+    history = history + [{"role": "user", "content": message}]
+    turn = dialogue_manager().respond(ChatState(**(state or {})), message)
+    return _view(turn, history)
+
+
+def note(history: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """Add an advisor message outside the scoping flow (upload audits, training results, errors)."""
+    return history + [{"role": "assistant", "content": text}]
