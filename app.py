@@ -38,11 +38,11 @@ def _send(message, history, state):
     return ("", *_chat_view(send(message, history or [], state)))
 
 
-def _audit(upload, history, state):
+def _audit(upload, history, state, text_col="text", label_col="label"):
     from tladvisor.ui.chat import note
     from tladvisor.ui.runs import audit_upload
 
-    audit = audit_upload(upload, brief=(state or {}).get("known"))
+    audit = audit_upload(upload, brief=(state or {}).get("known"), text_col=text_col, label_col=label_col)
     if not upload:
         return audit, history
     first = audit.split("\n\n")[0] if audit.startswith("**Cannot") else "Upload audited: " + next(
@@ -51,11 +51,12 @@ def _audit(upload, history, state):
                                                " Press **Train** to run the recommended plan."))
 
 
-def _train(upload, strategy, epochs, backbone, history, state, progress=gr.Progress()):
+def _train(upload, strategy, epochs, backbone, text_col, label_col, history, state, progress=gr.Progress()):
     from tladvisor.ui.chat import note
     from tladvisor.ui.runs import train_upload
 
     md, cm, curves, files = train_upload(upload, strategy, epochs, backbone, brief=(state or {}).get("known"),
+                                         text_col=text_col, label_col=label_col,
                                          progress=lambda f, d: progress(f, desc=d))
     summary = md.split("\n")[0].lstrip("# ")
     text = (f"{summary}. The client report (HTML) and the run are ready to download below."
@@ -117,6 +118,9 @@ def build_app() -> gr.Blocks:
                     strategy = gr.Dropdown(STRATEGIES, value="auto", label="Strategy (auto = the advisor's plan)")
                     epochs = gr.Number(value=None, precision=0, label="Epochs (empty = recommended)")
                     backbone = gr.Textbox(value="", label="Backbone (empty = recommended)")
+                    with gr.Row():
+                        text_col = gr.Textbox(value="text", label="Text column", min_width=80)
+                        label_col = gr.Textbox(value="label", label="Label column", min_width=80)
                     train_button = gr.Button("Train", variant="primary", elem_id="train")
                 with gr.Column(scale=2):
                     audit = gr.Markdown(elem_id="audit")
@@ -131,8 +135,10 @@ def build_app() -> gr.Blocks:
             send.click(_send, [message, chat, state], [message, *chat_outputs])
             for button in quick:
                 button.click(_send, [button, chat, state], [message, *chat_outputs])
-            upload.change(_audit, [upload, chat, state], [audit, chat])
-            train_button.click(_train, [upload, strategy, epochs, backbone, chat, state],
+            upload.change(_audit, [upload, chat, state, text_col, label_col], [audit, chat])
+            for column in (text_col, label_col):
+                column.submit(_audit, [upload, chat, state, text_col, label_col], [audit, chat])
+            train_button.click(_train, [upload, strategy, epochs, backbone, text_col, label_col, chat, state],
                                [metrics, cm, curves, downloads, chat],
                                concurrency_limit=1, concurrency_id="training")  # one CPU job at a time
             demo.load(_start, None, chat_outputs)
@@ -187,7 +193,10 @@ def main() -> None:
 
     threading.Thread(target=warm_up, daemon=True).start()  # the first chat message should not wait for MiniLM
     # chat and prediction events run side by side; training has its own queue of one (see build_app)
-    build_app().queue(default_concurrency_limit=8).launch(server_name=host, server_port=port)
+    from tladvisor.ui.runs import max_upload_bytes
+
+    build_app().queue(default_concurrency_limit=8).launch(server_name=host, server_port=port,
+                                                          max_file_size=max_upload_bytes())
 
 
 if __name__ == "__main__":

@@ -120,4 +120,29 @@ def test_scope_train_and_download_report_in_a_browser(app_url, tmp_path):
         assert "Transfer-learning results" in report and "Setting expectations" in report
         assert "data:image/png;base64," in report  # plots embedded: the file stands alone
         page.screenshot(path=str(ARTIFACTS / "03-report-downloaded.png"), full_page=True)
+
+        # a second session has its own conversation, and keeps chatting while the first one trains
+        other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        other.goto(app_url)
+        expect(other.locator("#chat")).to_contain_text("What should the model do?")
+        expect(other.locator("#brief-card")).not_to_contain_text("manufacturing")  # nothing leaked across sessions
+        page.get_by_label("Strategy (auto = the advisor's plan)").click()
+        page.get_by_role("option", name="full", exact=True).click()  # a slower job: every weight trains
+        page.get_by_label("Epochs (empty = recommended)").fill("8")
+        page.locator("#train").click()
+        expect(page.locator("#metrics")).to_contain_text("processing")  # the second job has started
+        other.locator("#chat-input textarea").fill("text classification, 77 intents, 10 examples each")
+        other.locator("#chat-input textarea").press("Enter")
+        expect(other.locator("#brief-card")).to_contain_text("77")
+        finished = [p for p in (tmp_path / "runs").iterdir() if (p / "result.json").exists()]
+        assert len(finished) == 1, "the chat had to wait for the training job"  # the second run is still going
+        other.screenshot(path=str(ARTIFACTS / "04-second-session-while-training.png"), full_page=True)
+        expect(page.locator("#metrics")).to_contain_text("kept stage full", timeout=300_000)
+
+        # runs live on disk: a reloaded page lists both finished runs in the Predict tab
+        other.reload()
+        other.get_by_role("tab", name="Predict").click()
+        other.get_by_label("Finished run").click()
+        expect(other.get_by_role("option")).to_have_count(2)
+        other.screenshot(path=str(ARTIFACTS / "05-runs-after-reload.png"), full_page=True)
         browser.close()

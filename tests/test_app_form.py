@@ -74,3 +74,58 @@ def test_bad_upload_is_a_message(tmp_path):
     assert audit_upload(str(junk)).startswith("**Cannot use this upload:**")
     md, *_ = train_upload(str(junk), "auto", None, "")
     assert md.startswith("**Training stopped:**") or md.startswith("**Cannot")
+
+
+def _zip(tmp_path: Path, name: str, files: dict[str, bytes]) -> str:
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as zf:
+        for arc, data in files.items():
+            zf.writestr(arc, data)
+    return str(path)
+
+
+def test_bad_uploads_become_chat_messages_and_the_session_continues(tmp_path, monkeypatch):
+    """Not a zip, nested junk, one class, an empty class, wrong CSV columns, a huge file: each is a message in
+    the chat naming the problem, and the conversation goes on with its state intact."""
+    import io
+
+    from PIL import Image
+
+    from app import _audit, _send
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TLADVISOR_CACHE", str(tmp_path / "cache"))
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), "red").save(buf, format="PNG")
+    png = buf.getvalue()
+    junk = tmp_path / "notazip.zip"
+    junk.write_text("not a zip")
+    csv_bad = tmp_path / "tickets.csv"
+    csv_bad.write_text("body,intent\nhello,greet\nbye,leave\n", encoding="utf-8")
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"text,label\n" + b"x,y\n" * 400_000)
+    cases = {
+        str(junk): "zip",
+        _zip(tmp_path, "junk.zip", {"__MACOSX/._a.png": b"x", "readme.txt": b"hello"}): "class",
+        _zip(tmp_path, "one.zip", {f"only/{i}.png": png for i in range(5)}): "class",
+        _zip(tmp_path, "empty.zip", {**{f"a/{i}.png": png for i in range(5)}, "b/": b""}): "b",
+        str(csv_bad): "text",
+        str(big): "limit",
+    }
+    monkeypatch.setenv("TLADVISOR_MAX_UPLOAD_MB", "1")
+    history, state = [], {"known": {"task": "image-classification", "domain": "manufacturing"}}
+    for upload, expected in cases.items():
+        audit, history = _audit(upload, history, state)
+        assert audit.startswith("**Cannot use this upload:**"), (upload, audit)
+        assert history[-1]["role"] == "assistant" and "Cannot use this upload" in history[-1]["content"]
+        assert expected in audit.lower(), (upload, audit)
+    # naming the columns in the app's fields fixes the CSV
+    from textgen import make_rows, write_csv
+
+    renamed = write_csv(tmp_path / "renamed.csv", make_rows(8), text_col="body", label_col="intent")
+    audit, history = _audit(str(renamed), history, state, "body", "intent")
+    assert "24 labelled texts in 3 classes" in audit and "Upload audited" in history[-1]["content"]
+    # the conversation goes on with what it knew
+    out = _send("15 classes, 200 per class", history, state)
+    assert out[0] == "" and "classes **15**" in out[1][-1]["content"]
+    assert out[2]["known"]["domain"] == "manufacturing"

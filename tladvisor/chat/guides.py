@@ -65,9 +65,16 @@ def _passages(guide: str) -> list[str]:
     return [d.metadata["passage"] for d in sorted(docs, key=lambda d: d.metadata["part"])]
 
 
-@lru_cache(maxsize=1)
 def guide_store() -> InMemoryVectorStore:
-    """The vector store over every guide passage (built once per process: ~60 passages, about a second)."""
+    """The vector store over every guide passage (built once per process: ~20 passages, about a second)."""
+    from tladvisor.chat.semantic import LOAD_LOCK
+
+    with LOAD_LOCK:
+        return _build_guide_store()
+
+
+@lru_cache(maxsize=1)
+def _build_guide_store() -> InMemoryVectorStore:
     store = InMemoryVectorStore(MiniLMEmbeddings())
     store.add_documents(guide_documents())
     return store

@@ -6,6 +6,7 @@ once per process and shared by every session (it holds weights, not session stat
 """
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Optional
 
@@ -35,13 +36,23 @@ TASK_PROTOTYPES: dict[str, tuple[str, ...]] = {
 }
 
 
+# one loader at a time: the app warms the encoder in a thread while the first request may need it, and
+# concurrent first imports of transformers fail ("cannot import name AutoConfig")
+LOAD_LOCK = threading.RLock()
+
+
 @lru_cache(maxsize=1)
-def _encoder():
+def _load_encoder():
     from tladvisor.training.text_models import load_text_encoder
 
     enc = load_text_encoder(ENCODER_ID, max_length=256)
     enc.model.eval()
     return enc
+
+
+def _encoder():
+    with LOAD_LOCK:
+        return _load_encoder()
 
 
 def embed(texts: list[str], batch_size: int = 64) -> np.ndarray:
@@ -67,8 +78,13 @@ def _domain_prototypes() -> dict[str, tuple[str, ...]]:
             for name, entry in domains().items() if name != "general"}
 
 
-@lru_cache(maxsize=2)
 def _prototype_matrix(kind: str) -> tuple[tuple[str, ...], np.ndarray]:
+    with LOAD_LOCK:
+        return _build_prototype_matrix(kind)
+
+
+@lru_cache(maxsize=2)
+def _build_prototype_matrix(kind: str) -> tuple[tuple[str, ...], np.ndarray]:
     protos = TASK_PROTOTYPES if kind == "task" else _domain_prototypes()
     labels = tuple(label for label, phrases in protos.items() for _ in phrases)
     return labels, embed([p for phrases in protos.values() for p in phrases])

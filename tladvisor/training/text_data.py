@@ -84,10 +84,10 @@ def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: s
                 records.append((reader.line_num, row))
         except csv.Error as exc:
             raise DataError(f"{source}, line {reader.line_num}: {exc}") from exc
-    for col, flag in ((text_col, "--text-col"), (label_col, "--label-col")):
+    for col, flag, field in ((text_col, "--text-col", "Text column"), (label_col, "--label-col", "Label column")):
         if col not in columns:
             raise DataError(f"{source}: no column '{col}' (columns: {', '.join(sorted(map(str, columns))) or 'none'}); "
-                            f"name the right one with {flag}")
+                            f"name the right one with {flag} (in the app: the '{field}' field)")
     rows, empty = [], []
     for n, rec in records:
         label = rec.get(label_col)

@@ -17,6 +17,19 @@ from typing import Any, Callable, Optional
 TEXT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".tab")
 
 
+def max_upload_bytes() -> int:
+    """The largest upload the app accepts ($TLADVISOR_MAX_UPLOAD_MB, default 2048 MB)."""
+    return int(float(os.environ.get("TLADVISOR_MAX_UPLOAD_MB", "2048")) * 1024 * 1024)
+
+
+def check_upload_size(upload: str) -> None:
+    """Refuse an upload above the limit with a message naming the file and the setting."""
+    size = Path(upload).stat().st_size
+    if size > max_upload_bytes():
+        raise ValueError(f"{Path(upload).name} is {size / 2**20:,.0f} MB; the limit is "
+                         f"{max_upload_bytes() / 2**20:,.0f} MB (set TLADVISOR_MAX_UPLOAD_MB to change it)")
+
+
 def runs_root() -> Path:
     root = Path(os.environ.get("TLADVISOR_RUNS", "runs"))
     root.mkdir(parents=True, exist_ok=True)
@@ -31,7 +44,7 @@ def list_runs() -> list[str]:
 
 def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int] = None,
                        backbone: Optional[str] = None, out_dir: Optional[str] = None,
-                       brief: Optional[dict[str, Any]] = None):
+                       brief: Optional[dict[str, Any]] = None, text_col: str = "text", label_col: str = "label"):
     """(Recommendation, TrainConfig) for an uploaded zip (images) or CSV/TSV/JSONL (texts).
 
     `brief` holds what the scoping chat learned (domain, licensing, constraints, ...); the upload's measured
@@ -42,7 +55,7 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
     if Path(upload).suffix.lower() in TEXT_SUFFIXES:
         from tladvisor.training.text_data import read_labelled_texts
 
-        rows, _, _ = read_labelled_texts(upload)
+        rows, _, _ = read_labelled_texts(upload, text_col or "text", label_col or "label")
         classes, n, task = len({r.label for r in rows}), len(rows), "text-classification"
     else:
         from tladvisor.training.image_data import discover_images
@@ -54,19 +67,23 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
     if (brief or {}).get("task") in ("sentiment",) and task == "text-classification":
         task = brief["task"]  # a sentiment project stays one; the engine trains it like any text classifier
     rec = advise(ProjectBrief(**known, task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))))
-    overrides = {"epochs": int(epochs)} if epochs else {}
+    overrides: dict[str, Any] = {"epochs": int(epochs)} if epochs else {}
+    if task != "image-classification":
+        overrides.update(text_col=text_col or "text", label_col=label_col or "label")
     return rec, rec.to_train_config(upload, strategy=strategy, backbone=backbone or None, out_dir=out_dir,
                                     **overrides)
 
 
-def audit_upload(upload: Optional[str], brief: Optional[dict[str, Any]] = None) -> str:
+def audit_upload(upload: Optional[str], brief: Optional[dict[str, Any]] = None, text_col: str = "text",
+                 label_col: str = "label") -> str:
     """The audit table of an upload, as Markdown (errors become a message, never an exception)."""
     if not upload:
         return "Upload a zip of class folders (images) or a CSV/TSV/JSONL with `text` and `label` columns."
     from tladvisor.training.trainer import make_task
 
     try:
-        _, cfg = recommended_config(upload, brief=brief)
+        check_upload_size(upload)
+        _, cfg = recommended_config(upload, brief=brief, text_col=text_col, label_col=label_col)
         with tempfile.TemporaryDirectory() as tmp:
             report = make_task(cfg, Path(tmp)).prepare_data()
     except Exception as exc:  # DataError, BackboneUnavailableError, ... : show it, keep the session
@@ -89,8 +106,8 @@ def _metrics_markdown(result) -> str:
 
 
 def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], backbone: Optional[str],
-                 progress: Optional[Callable[[float, str], None]] = None, brief: Optional[dict[str, Any]] = None
-                 ) -> tuple[str, Optional[str], Optional[str], list[str]]:
+                 progress: Optional[Callable[[float, str], None]] = None, brief: Optional[dict[str, Any]] = None,
+                 text_col: str = "text", label_col: str = "label") -> tuple[str, Optional[str], Optional[str], list[str]]:
     """Train on an upload: (results Markdown, confusion-matrix PNG, curves PNG, downloadable files: the run as a
     zip, the model card and the client report)."""
     from tladvisor.reporting.client_report import write_client_report
@@ -115,8 +132,10 @@ def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], 
                           f"({time.monotonic() - started:.0f} s so far)")
 
     try:
+        check_upload_size(upload)
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(upload).stem}-{strategy}-{secrets.token_hex(2)}"
-        rec, cfg = recommended_config(upload, strategy, epochs, backbone, out_dir=str(runs_root() / name), brief=brief)
+        rec, cfg = recommended_config(upload, strategy, epochs, backbone, out_dir=str(runs_root() / name), brief=brief,
+                                      text_col=text_col, label_col=label_col)
         result = train(cfg, progress=report)
     except Exception as exc:
         return f"**Training stopped:** {exc}", None, None, []
