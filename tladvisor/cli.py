@@ -244,6 +244,42 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_errors():
+    from tladvisor.training.errors import BackboneUnavailableError, DataError, RunDirError
+
+    return DataError, BackboneUnavailableError, RunDirError
+
+
+def cmd_rank(args: argparse.Namespace) -> int:
+    from tladvisor.evidence.ranking import rank_backbones
+
+    try:
+        ranking = rank_backbones(args.data, args.candidates, sample_per_class=args.sample_per_class,
+                                 text_col=args.text_col, label_col=args.label_col)
+    except _data_errors() as exc:
+        raise CliError(str(exc)) from exc
+    if not ranking.entries:
+        raise CliError("no candidate could be scored: " + "; ".join(f"{k}: {v}" for k, v in ranking.skipped.items()))
+    print(ranking.model_dump_json(indent=2) if args.json else ranking.to_markdown())
+    return 0
+
+
+def cmd_evidence(args: argparse.Namespace) -> int:
+    from tladvisor.evidence.collect import collect_evidence
+
+    out = Path(args.out or f"evidence-{Path(args.data).stem}")
+    try:
+        ev = collect_evidence(args.data, out, candidates=args.candidates, rank=not args.no_rank,
+                              scratch_epochs=args.scratch_epochs, transfer_run=args.run,
+                              progress=lambda msg: print(f"evidence: {msg}", file=sys.stderr),
+                              text_col=args.text_col, label_col=args.label_col)
+    except _data_errors() as exc:
+        raise CliError(str(exc)) from exc
+    print(ev.model_dump_json(indent=2) if args.json else ev.to_markdown())
+    print(f"Written to {out}/ (evidence.json, evidence.md, learning_curve.png)", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tladvisor", description="Transfer-learning advisor and trainer.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -300,6 +336,30 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--top-k", type=int, default=3)
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_predict)
+
+    rk = sub.add_parser("rank", help="shortlist backbones on your data (k-NN accuracy and LogME, in seconds)")
+    rk.add_argument("data", help="folder / .zip of class sub-folders, or a .csv / .tsv / .jsonl of labelled texts")
+    rk.add_argument("--candidates", nargs="+", help="catalogue ids (default: those available here: bundled or "
+                                                     "cached offline, the catalogue's shortlist online)")
+    rk.add_argument("--sample-per-class", type=int, default=100, help="examples per class to embed (default 100)")
+    rk.add_argument("--text-col", default="text")
+    rk.add_argument("--label-col", default="label")
+    rk.add_argument("--json", action="store_true")
+    rk.set_defaults(func=cmd_rank)
+
+    ev = sub.add_parser("evidence", help="ranking, learning-curve forecast, likely mislabels and a from-scratch "
+                                         "baseline on your data")
+    ev.add_argument("data")
+    ev.add_argument("--out", help="folder for evidence.json / evidence.md / learning_curve.png")
+    ev.add_argument("--candidates", nargs="+", help="backbones to rank (see `tladvisor rank`)")
+    ev.add_argument("--no-rank", action="store_true", help="skip the backbone ranking")
+    ev.add_argument("--scratch-epochs", type=int, default=0,
+                    help="train the from-scratch baseline for this many epochs (0 = skip)")
+    ev.add_argument("--run", help="a trained run directory: compare the from-scratch baseline with it")
+    ev.add_argument("--text-col", default="text")
+    ev.add_argument("--label-col", default="label")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_evidence)
 
     cat = sub.add_parser("catalogue", help="list the backbone catalogue")
     cat.add_argument("--modality", choices=["image", "text", "tabular"])

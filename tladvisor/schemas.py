@@ -43,6 +43,7 @@ class TrainConfig(BaseModel):
     early_stopping_patience: int = Field(3, ge=1)
     mixup: bool = False
     precision: Literal["auto", "fp32", "bf16"] = "auto"
+    pretrained: bool = Field(True, description="False = random initialisation (the from-scratch baseline).")
     seed: int = 0
     text_col: str = "text"
     label_col: str = "label"
@@ -52,6 +53,9 @@ class TrainConfig(BaseModel):
         bad = [s for s in self.plan if s not in STAGE_STRATEGIES]
         if bad:
             raise ValueError(f"plan: unknown strategies {bad}; use {', '.join(STAGE_STRATEGIES)}")
+        if not self.pretrained and self.stages() != ["full"]:
+            raise ValueError("pretrained: a randomly initialised model can only be trained with strategy 'full' "
+                             "(frozen random features and adapters on random weights measure nothing)")
         return self
 
     def stages(self) -> list[str]:

@@ -24,6 +24,8 @@ from tladvisor.advice.rules import RuleBook, RuleOutcome, apply_rules, fill, int
 
 FINE_TUNING = {"lora", "partial", "progressive", "full"}
 PREFERRED_BONUS = 50.0  # a backbone the client asked for wins unless its licence forbids it
+MEASURED_BONUS = 10.0  # the best backbone measured on the client's data (tladvisor rank) beats rule preferences
+MEASURED_WEIGHT = 20.0  # per unit of k-NN accuracy: 5 points of measured accuracy outweigh one preference tag
 FORECAST_MULTIPLIERS = (2, 5)
 
 
@@ -78,10 +80,14 @@ def _score(backbone: Backbone, prefer: dict[str, float]) -> float:
     return sum(prefer.get(tag, 0.0) for tag in backbone.tags)
 
 
-def _why(backbone: Backbone, prefer: dict[str, float], facts: dict[str, Any], requested: bool) -> str:
+def _why(backbone: Backbone, prefer: dict[str, float], facts: dict[str, Any], requested: bool,
+         measured: Optional[dict[str, tuple[int, float]]] = None) -> str:
     parts = []
     if requested:
         parts.append("requested by the client")
+    if measured and backbone.id in measured:
+        rank, knn = measured[backbone.id]
+        parts.append(f"ranked #{rank} of {len(measured)} on the client's data (k-NN accuracy {knn:.1%})")
     matched = [t for t in backbone.domain_tags if t in facts["domain_tags"]]
     if backbone.modality == "tabular":
         parts.append(backbone.pretraining_data)
@@ -106,9 +112,11 @@ def _choice(b: Backbone, score: float, why: str) -> BackboneChoice:
                           advice_only=b.advice_only, score=round(score, 2), why=why)
 
 
-def select_backbones(brief: ProjectBrief, facts: dict[str, Any], prefer: dict[str, float]
+def select_backbones(brief: ProjectBrief, facts: dict[str, Any], prefer: dict[str, float],
+                     measured: Optional[dict[str, tuple[int, float]]] = None
                      ) -> tuple[list[BackboneChoice], list[RejectedBackbone]]:
-    """Rank the catalogue's candidates; drop those a commercial project may not use, saying why."""
+    """Rank the catalogue's candidates; drop those a commercial project may not use, saying why.
+    `measured` maps backbone id -> (rank, k-NN accuracy) from a ranking on the client's data."""
     candidates = candidates_for(facts["modality"], brief.task)
     if not candidates:
         raise BriefIncompleteError(f"task: the catalogue has no backbone for {brief.task}")
@@ -116,6 +124,9 @@ def select_backbones(brief: ProjectBrief, facts: dict[str, Any], prefer: dict[st
     scored = []
     for b in candidates:
         s = _score(b, prefer) + (PREFERRED_BONUS if b.id in requested else 0.0)
+        if measured and b.id in measured:
+            rank, knn = measured[b.id]
+            s += MEASURED_WEIGHT * knn + (MEASURED_BONUS if rank == 1 else 0.0)
         scored.append((s, -b.params_m, b))
     scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
     allowed, rejected = [], []
@@ -124,7 +135,7 @@ def select_backbones(brief: ProjectBrief, facts: dict[str, Any], prefer: dict[st
         if problem:
             rejected.append((s, b, problem))
         else:
-            allowed.append(_choice(b, s, _why(b, prefer, facts, b.id in requested)))
+            allowed.append(_choice(b, s, _why(b, prefer, facts, b.id in requested, measured)))
     if not allowed:
         raise BriefIncompleteError("no catalogue backbone has a licence that allows commercial use for this task")
     best = allowed[0].score
@@ -230,9 +241,12 @@ def _data_phrase(brief: ProjectBrief, modality: str) -> str:
     return f"{brief.total:,} labelled {unit}"
 
 
-def advise(brief: ProjectBrief) -> Recommendation:
+def advise(brief: ProjectBrief, measured_ranking: Optional[list[tuple[str, float]]] = None) -> Recommendation:
     """The recommendation for a brief: backbone + alternatives, staged plan, hyper-parameters, expectations,
-    gaps, risks, licence verdict, fired rules with rationale, and the client messages."""
+    gaps, risks, licence verdict, fired rules with rationale, and the client messages.
+
+    `measured_ranking`: (backbone id, k-NN accuracy) best first, from `tladvisor rank` on the client's data;
+    the primary choice takes it into account (licences and the client's own requests still come first)."""
     missing = brief.missing_for_advice()
     if missing:
         raise BriefIncompleteError("brief is missing: " + "; ".join(missing))
@@ -240,7 +254,8 @@ def advise(brief: ProjectBrief) -> Recommendation:
     table = book.hyperparams
     facts = derive_facts(brief)
     outcome = apply_rules(list(book.rules), facts, _derive_from_state)
-    chosen, rejected = select_backbones(brief, facts, outcome.prefer)
+    measured = {bid: (i, knn) for i, (bid, knn) in enumerate(measured_ranking or [], 1)}
+    chosen, rejected = select_backbones(brief, facts, outcome.prefer, measured)
     primary, alternatives = chosen[0], chosen[1:]
     primary_bb = get_backbone(primary.id)
     hp = _hyperparams(facts, outcome.state, table, primary, primary_bb.input_size, primary_bb.max_length)

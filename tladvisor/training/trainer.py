@@ -206,7 +206,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
         atomic_write_json(run_dir / "labels.json", {"classes": task.classes})
     if progress:
         progress({"event": "audit", "audit": audit.model_dump()})
-    model = task.build_model()
+    model = task.build_model(pretrained=config.pretrained)
     state = RunState(run_dir)  # every process reads the recorded progress ...
     accelerator.wait_for_everyone()  # ... before the main one can record more (else ranks disagree on stages)
     if main:
@@ -278,7 +278,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     best_key = _choose_stage(list(stage_models), stage_results, len(task.split("val")[1]))
     best_stage, best_state = stage_models[best_key]
     if best_stage != "lora" and any(n.startswith("base_model.") for n in model.state_dict()):
-        model = task.build_model()  # plain model for a non-LoRA best stage after a LoRA stage
+        model = task.build_model(pretrained=config.pretrained)  # plain model for a non-LoRA best stage after a LoRA stage
     model.load_state_dict(best_state)
     probs, labels = stage_probs.get(best_key) or _evaluate(model, task, config, accelerator)
     metrics = classification_metrics(labels, probs, task.classes)
