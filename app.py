@@ -7,6 +7,7 @@ same brief as a form) and Predict (a finished run on an image or a text). Handle
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import gradio as gr
 
@@ -51,17 +52,38 @@ def _audit(upload, history, state, text_col="text", label_col="label"):
                                                " Press **Train** to run the recommended plan."))
 
 
-def _train(upload, strategy, epochs, backbone, text_col, label_col, history, state, progress=gr.Progress()):
+def _train(upload, strategy, epochs, backbone, text_col, label_col, history, state, work, progress=gr.Progress()):
     from tladvisor.ui.chat import note
     from tladvisor.ui.runs import train_upload
 
+    work = dict(work or {})
+    evidence = work.get("evidence_dir") if work.get("evidence_upload") == upload else None
     md, cm, curves, files = train_upload(upload, strategy, epochs, backbone, brief=(state or {}).get("known"),
-                                         text_col=text_col, label_col=label_col,
+                                         text_col=text_col, label_col=label_col, evidence_dir=evidence,
                                          progress=lambda f, d: progress(f, desc=d))
     summary = md.split("\n")[0].lstrip("# ")
-    text = (f"{summary}. The client report (HTML) and the run are ready to download below."
-            if files else md.split("\n\n")[0])
-    return md, cm, curves, files, note(history or [], text)
+    if files:
+        work.update(last_run=str(Path(files[0]).parent), last_upload=upload)
+        text = f"{summary}. The client report (HTML) and the run are ready to download below."
+    else:
+        text = md.split("\n\n")[0]
+    return md, cm, curves, files, note(history or [], text), work
+
+
+def _evidence(upload, include_scratch, text_col, label_col, history, state, work, progress=gr.Progress()):
+    from tladvisor.ui.chat import note
+    from tladvisor.ui.evidence import measure_evidence
+
+    md, curve, gallery, work, files = measure_evidence(upload, include_scratch, work, (state or {}).get("known"),
+                                                       text_col, label_col, lambda f, d: progress(f, desc=d))
+    if md.startswith("**Cannot") or not curve:
+        text = md.split("\n\n")[0]
+    else:
+        first = md.split("\n")[0].strip("*")
+        text = ("Evidence measured: " + first + " The shortlist, learning-curve forecast and likely mislabels are "
+                "below" + (", and the client report now includes them." if work.get("last_run") and
+                           work.get("last_upload") == upload else "; training next will include them in the report."))
+    return md, curve, gallery, files, note(history or [], text), work
 
 
 def _predict(run_dir, image, text):
@@ -90,7 +112,8 @@ def build_app() -> gr.Blocks:
     with gr.Blocks(title="TL Advisor") as demo:
         gr.Markdown("# TL Advisor\nDescribe the project; get a backbone, a staged plan and honest expectations. "
                     "Then prove it on the client's data.")
-        state = gr.State({})
+        state = gr.State({})  # the scoping conversation (ChatState)
+        work = gr.State({})  # this session's uploads, evidence folder and last run
         with gr.Tab("Advisor"):
             with gr.Row():
                 with gr.Column(scale=3):
@@ -122,6 +145,9 @@ def build_app() -> gr.Blocks:
                         text_col = gr.Textbox(value="text", label="Text column", min_width=80)
                         label_col = gr.Textbox(value="label", label="Label column", min_width=80)
                     train_button = gr.Button("Train", variant="primary", elem_id="train")
+                    include_scratch = gr.Checkbox(label="Include the from-scratch baseline (slower)", value=False)
+                    evidence_button = gr.Button("Measure evidence: shortlist, forecast, mislabels",
+                                                elem_id="measure-evidence")
                 with gr.Column(scale=2):
                     audit = gr.Markdown(elem_id="audit")
                     metrics = gr.Markdown(elem_id="metrics")
@@ -130,6 +156,13 @@ def build_app() -> gr.Blocks:
                         curves = gr.Image(label="Training curves", type="filepath")
                     downloads = gr.File(label="Client report (HTML), run directory (zip), model card",
                                         file_count="multiple", elem_id="downloads")
+                    with gr.Accordion("Evidence on this data", open=True):
+                        evidence = gr.Markdown(elem_id="evidence")
+                        with gr.Row():
+                            curve_plot = gr.Image(label="Learning curve and forecast", type="filepath")
+                            suspects = gr.Gallery(label="Likely mislabels", columns=4, height=260)
+                        evidence_files = gr.File(label="Evidence files (and the updated client report)",
+                                                 file_count="multiple")
             chat_outputs = [chat, state, card, recommendation, summary, *quick]
             message.submit(_send, [message, chat, state], [message, *chat_outputs])
             send.click(_send, [message, chat, state], [message, *chat_outputs])
@@ -138,9 +171,12 @@ def build_app() -> gr.Blocks:
             upload.change(_audit, [upload, chat, state, text_col, label_col], [audit, chat])
             for column in (text_col, label_col):
                 column.submit(_audit, [upload, chat, state, text_col, label_col], [audit, chat])
-            train_button.click(_train, [upload, strategy, epochs, backbone, text_col, label_col, chat, state],
-                               [metrics, cm, curves, downloads, chat],
+            train_button.click(_train, [upload, strategy, epochs, backbone, text_col, label_col, chat, state, work],
+                               [metrics, cm, curves, downloads, chat, work],
                                concurrency_limit=1, concurrency_id="training")  # one CPU job at a time
+            evidence_button.click(_evidence, [upload, include_scratch, text_col, label_col, chat, state, work],
+                                  [evidence, curve_plot, suspects, evidence_files, chat, work],
+                                  concurrency_limit=1, concurrency_id="training")  # shares the training queue
             demo.load(_start, None, chat_outputs)
         with gr.Tab("Form"):
             with gr.Row():

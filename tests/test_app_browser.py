@@ -121,6 +121,13 @@ def test_scope_train_and_download_report_in_a_browser(app_url, tmp_path):
         assert "data:image/png;base64," in report  # plots embedded: the file stands alone
         page.screenshot(path=str(ARTIFACTS / "03-report-downloaded.png"), full_page=True)
 
+        # evidence on the same data: shortlist, learning-curve forecast, mislabels; the report is updated
+        page.locator("#measure-evidence").click()
+        expect(page.locator("#evidence")).to_contain_text("Learning curve and forecast", timeout=180_000)
+        expect(page.locator("#evidence")).to_contain_text("EfficientNet-Lite0")
+        expect(page.locator("#chat")).to_contain_text("Evidence measured")
+        page.screenshot(path=str(ARTIFACTS / "04-evidence.png"), full_page=True)
+
         # a second session has its own conversation, and keeps chatting while the first one trains
         other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         other.goto(app_url)
@@ -136,7 +143,7 @@ def test_scope_train_and_download_report_in_a_browser(app_url, tmp_path):
         expect(other.locator("#brief-card")).to_contain_text("77")
         finished = [p for p in (tmp_path / "runs").iterdir() if (p / "result.json").exists()]
         assert len(finished) == 1, "the chat had to wait for the training job"  # the second run is still going
-        other.screenshot(path=str(ARTIFACTS / "04-second-session-while-training.png"), full_page=True)
+        other.screenshot(path=str(ARTIFACTS / "05-second-session-while-training.png"), full_page=True)
         expect(page.locator("#metrics")).to_contain_text("kept stage full", timeout=300_000)
 
         # runs live on disk: a reloaded page lists both finished runs in the Predict tab
@@ -144,5 +151,5 @@ def test_scope_train_and_download_report_in_a_browser(app_url, tmp_path):
         other.get_by_role("tab", name="Predict").click()
         other.get_by_label("Finished run").click()
         expect(other.get_by_role("option")).to_have_count(2)
-        other.screenshot(path=str(ARTIFACTS / "05-runs-after-reload.png"), full_page=True)
+        other.screenshot(path=str(ARTIFACTS / "06-runs-after-reload.png"), full_page=True)
         browser.close()

@@ -129,3 +129,37 @@ def test_bad_uploads_become_chat_messages_and_the_session_continues(tmp_path, mo
     out = _send("15 classes, 200 per class", history, state)
     assert out[0] == "" and "classes **15**" in out[1][-1]["content"]
     assert out[2]["known"]["domain"] == "manufacturing"
+
+
+def test_evidence_before_training_goes_into_the_client_report(tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TLADVISOR_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("TLADVISOR_CACHE", str(tmp_path / "cache"))
+    from tladvisor.ui.evidence import measure_evidence
+    from tladvisor.ui.runs import train_upload
+
+    data = make_image_folder(tmp_path / "parts", per_class=16, size=48)
+    shutil.move(str(data / "spots" / "spots_001.png"), str(data / "vertical" / "spots_001.png"))  # a label error
+    archive = tmp_path / "parts.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in data.rglob("*.png"):
+            zf.write(f, f.relative_to(tmp_path))
+    brief = {"task": "image-classification", "domain": "manufacturing"}
+    md, curve, gallery, work, files = measure_evidence(str(archive), False, {}, brief)
+    assert "Backbone shortlist" in md and "Learning curve" in md and Path(curve).exists()
+    assert any(item.endswith("spots_001.png") and "looks like 'spots'" in caption for item, caption in gallery)
+    assert work["evidence_upload"] == str(archive) and Path(work["evidence_dir"], "evidence.json").exists()
+
+    md, _, _, files = train_upload(str(archive), "linear_probe", None, "", brief=brief,
+                                   evidence_dir=work["evidence_dir"])
+    html = Path(files[0]).read_text(encoding="utf-8")
+    assert "Evidence on your data" in html and "Likely mislabels" in html and "spots_001.png" in html
+    assert "Measured on your own data (a learning curve" in html  # the forecast message uses the curve
+    assert html.count("data:image/png;base64,") >= 3  # confusion matrix, learning curve, a mislabel thumbnail
+
+    # measured again after training: stored with the run, and the report is rewritten
+    work.update(last_run=str(Path(files[0]).parent), last_upload=str(archive))
+    md, _, _, work, files = measure_evidence(str(archive), False, work, brief)
+    assert files[0].endswith("client-report.html") and Path(work["evidence_dir"]).parent == Path(files[0]).parent

@@ -38,6 +38,12 @@ def _audit_markdown(run: Path, modality: str) -> str:
     return AuditReport(**raw).to_markdown()
 
 
+def _evidence(run: Path):
+    from tladvisor.evidence.collect import load_evidence
+
+    return load_evidence(run / "evidence") if (run / "evidence").is_dir() else None
+
+
 def load_recommendation(run_dir: str | Path) -> Optional[Recommendation]:
     """The recommendation a run was trained from (saved by the app as recommendation.json), if any."""
     raw = _read(Path(run_dir), "recommendation.json")
@@ -64,12 +70,17 @@ def measured_values(run_dir: str | Path, rec: Optional[Recommendation]) -> dict[
         "data_phrase": f"{n_total:,} labelled {unit} in {len(m['per_class'])} classes",
         "train_time": _duration(result.get("wall_time_s", 0.0)),
         "stage_phrase": STAGE_PHRASES.get(m["best_stage"], m["best_stage"]),
-        "band_sentence": "",
+        "band_sentence": "", "scratch_sentence": "",
         "growth_sentence": "Accuracy keeps rising as labelled data grows; we will measure how fast on your data.",
     }
+    ev = _evidence(run)
     weakest = min(m["per_class"].items(), key=lambda kv: kv[1]["f1"])
     values["weakest_sentence"] = (f"The weakest class today is **{weakest[0]}** (F1 {weakest[1]['f1']:.2f}): more "
                                   "examples of it pay off first. " if weakest[1]["f1"] < 0.999 else "")
+    if ev is not None and ev.scratch is not None:
+        values["scratch_sentence"] = (f"We checked this on your data: the same network trained from scratch reached "
+                                      f"{ev.scratch.scratch_accuracy:.1%} on the same test examples, against "
+                                      f"{ev.scratch.transfer_accuracy:.1%} with transfer learning. ")
     if rec is not None:
         from tladvisor.advice.catalogue import UnknownBackboneError, get_backbone
 
@@ -84,7 +95,15 @@ def measured_values(run_dir: str | Path, rec: Optional[Recommendation]) -> dict[
             where = "above" if acc > hi else "below" if acc < lo else "within"
             values["band_sentence"] = (f"That is {where} the {band_text(band)} we expected before seeing the data. ")
         fc = rec.expectation.forecast
-        if len(fc) >= 2 and fc[0].per_class and fc[0].band and fc[1].band:
+        curve = ev.curve if ev is not None else None
+        if curve and curve.forecast(2) and curve.forecast(5):
+            f2, f5 = curve.forecast(2), curve.forecast(5)
+            values["growth_sentence"] = (
+                f"Measured on your own data (a learning curve over nested subsets), accuracy is forecast to reach "
+                f"about **{f2.accuracy:.1%}** at {f2.per_class:,.0f} examples per class (band {f2.low:.0%}-"
+                f"{f2.high:.0%}) and **{f5.accuracy:.1%}** at {f5.per_class:,.0f} per class (band {f5.low:.0%}-"
+                f"{f5.high:.0%}).")
+        elif len(fc) >= 2 and fc[0].per_class and fc[0].band and fc[1].band:
             if acc >= max(0.98, fc[1].band[1]):  # the volume-based forecast has nothing left to promise
                 values["growth_sentence"] = (
                     f"It already scores {acc:.1%} on held-out data, above what the data volume alone predicts; "
@@ -103,18 +122,22 @@ def _demote(markdown_text: str) -> str:
     return re.sub(r"^(#+) ", lambda mt: "#" * min(6, len(mt.group(1)) + 2) + " ", markdown_text, flags=re.MULTILINE)
 
 
+PLOTS = (("Confusion matrix", "confusion_matrix.png"), ("Training curves", "curves.png"),
+         ("Learning curve", "evidence/learning_curve.png"))
+
+
 def client_report_markdown(run_dir: str | Path, rec: Optional[Recommendation] = None,
-                           images: Optional[dict[str, str]] = None) -> str:
-    """The client report as Markdown; `images` maps plot names to the src to show (paths or data URIs)."""
+                           images: Optional[dict[str, str]] = None, thumbnails: Optional[dict[str, str]] = None
+                           ) -> str:
+    """The client report as Markdown; `images` maps plot names to the src to show (paths or data URIs),
+    `thumbnails` image paths of suspected mislabels to theirs."""
     run = Path(run_dir)
     rec = rec or load_recommendation(run)
     m, result = _read(run, "metrics.json"), _read(run, "result.json")
     if not m or not result:
         raise FileNotFoundError(f"{run}: not a finished run (metrics.json / result.json missing)")
     cfg = result["config"]
-    images = images if images is not None else {k: p for k, p in (("Confusion matrix", "confusion_matrix.png"),
-                                                                  ("Training curves", "curves.png"))
-                                                if (run / p).exists()}
+    images = images if images is not None else {k: p for k, p in PLOTS if (run / p).exists()}
     lines = [f"# Transfer-learning results: {rec.brief.project_name if rec and rec.brief.project_name else run.name}",
              f"*TL Advisor, {date.today().isoformat()}. Measured on a held-out test split of the client's data.*", "",
              "## Results", "",
@@ -131,10 +154,16 @@ def client_report_markdown(run_dir: str | Path, rec: Optional[Recommendation] = 
     lines += ["", "| stage tried | validation macro-F1 |", "|---|---|"]
     lines += [f"| {s['stage']} | {s.get('val_macro_f1', float('nan')):.4f} |" for s in result.get("stage_results", [])]
     for title, src in images.items():
-        lines += ["", f"![{title}]({src})"]
+        if title != "Learning curve":  # shown with the evidence
+            lines += ["", f"![{title}]({src})"]
     lines += ["", "## For the client", ""]
     for msg in render_messages(measured_values(run, rec), subdir="messaging_measured"):
         lines += [f"**{msg.title}.** {msg.text}", ""]
+    ev = _evidence(run)
+    if ev is not None:
+        lines += ["## Evidence on your data", "", ev.to_markdown(thumbnails=thumbnails)]
+        if "Learning curve" in images:
+            lines += [f"![Learning curve]({images['Learning curve']})", ""]
     lines += ["## Data audit", "", _audit_markdown(run, cfg["modality"])]
     if rec is not None:
         lines += ["## The recommendation this run followed", "", _demote(scoping_summary_markdown(rec))]
@@ -144,16 +173,42 @@ def client_report_markdown(run_dir: str | Path, rec: Optional[Recommendation] = 
     return "\n".join(lines) + "\n"
 
 
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def _thumbnails(run: Path, size: int = 64) -> dict[str, str]:
+    """Small embedded previews of the images suspected of a wrong label (the report must stand alone)."""
+    import io
+
+    ev = _evidence(run)
+    if ev is None or ev.modality != "image":
+        return {}
+    from PIL import Image
+
+    out = {}
+    for m in ev.mislabels:
+        try:
+            with Image.open(m.item) as img:
+                img = img.convert("RGB")
+                img.thumbnail((size, size))
+                buf = io.BytesIO()
+                img.save(buf, format="PNG")
+            out[m.item] = _data_uri(buf.getvalue())
+        except OSError:
+            continue  # the file moved since: the table still names it
+    return out
+
+
 def write_client_report(run_dir: str | Path, rec: Optional[Recommendation] = None) -> tuple[Path, Path]:
     """Write client-report.md and a standalone client-report.html (plots embedded) into the run directory."""
     import markdown
 
     run = Path(run_dir)
     md = client_report_markdown(run, rec)
-    embedded = {title: "data:image/png;base64," + base64.b64encode((run / name).read_bytes()).decode()
-                for title, name in (("Confusion matrix", "confusion_matrix.png"), ("Training curves", "curves.png"))
-                if (run / name).exists()}
-    body = markdown.markdown(client_report_markdown(run, rec, images=embedded), extensions=["tables"])
+    embedded = {title: _data_uri((run / name).read_bytes()) for title, name in PLOTS if (run / name).exists()}
+    body = markdown.markdown(client_report_markdown(run, rec, images=embedded, thumbnails=_thumbnails(run)),
+                             extensions=["tables"])
     html = (f"<!doctype html><html><head><meta charset='utf-8'><title>TL Advisor client report</title>"
             f"<style>{_CSS}img{{max-width:100%}}</style></head><body>{body}</body></html>\n")
     md_path, html_path = run / "client-report.md", run / "client-report.html"

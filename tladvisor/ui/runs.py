@@ -44,7 +44,8 @@ def list_runs() -> list[str]:
 
 def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int] = None,
                        backbone: Optional[str] = None, out_dir: Optional[str] = None,
-                       brief: Optional[dict[str, Any]] = None, text_col: str = "text", label_col: str = "label"):
+                       brief: Optional[dict[str, Any]] = None, text_col: str = "text", label_col: str = "label",
+                       evidence_dir: Optional[str] = None):
     """(Recommendation, TrainConfig) for an uploaded zip (images) or CSV/TSV/JSONL (texts).
 
     `brief` holds what the scoping chat learned (domain, licensing, constraints, ...); the upload's measured
@@ -66,7 +67,15 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
     known = {k: v for k, v in (brief or {}).items() if k not in ("task", "classes", "per_class", "total")}
     if (brief or {}).get("task") in ("sentiment",) and task == "text-classification":
         task = brief["task"]  # a sentiment project stays one; the engine trains it like any text classifier
-    rec = advise(ProjectBrief(**known, task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))))
+    ranking = None
+    if evidence_dir:
+        from tladvisor.evidence.collect import load_evidence
+
+        ev = load_evidence(evidence_dir)
+        if ev and ev.ranking and ev.ranking.entries:
+            ranking = [(e.backbone, e.knn_accuracy) for e in ev.ranking.entries]
+    rec = advise(ProjectBrief(**known, task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))),
+                 measured_ranking=ranking)
     overrides: dict[str, Any] = {"epochs": int(epochs)} if epochs else {}
     if task != "image-classification":
         overrides.update(text_col=text_col or "text", label_col=label_col or "label")
@@ -107,7 +116,8 @@ def _metrics_markdown(result) -> str:
 
 def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], backbone: Optional[str],
                  progress: Optional[Callable[[float, str], None]] = None, brief: Optional[dict[str, Any]] = None,
-                 text_col: str = "text", label_col: str = "label") -> tuple[str, Optional[str], Optional[str], list[str]]:
+                 text_col: str = "text", label_col: str = "label", evidence_dir: Optional[str] = None
+                 ) -> tuple[str, Optional[str], Optional[str], list[str]]:
     """Train on an upload: (results Markdown, confusion-matrix PNG, curves PNG, downloadable files: the run as a
     zip, the model card and the client report)."""
     from tladvisor.reporting.client_report import write_client_report
@@ -135,12 +145,14 @@ def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], 
         check_upload_size(upload)
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(upload).stem}-{strategy}-{secrets.token_hex(2)}"
         rec, cfg = recommended_config(upload, strategy, epochs, backbone, out_dir=str(runs_root() / name), brief=brief,
-                                      text_col=text_col, label_col=label_col)
+                                      text_col=text_col, label_col=label_col, evidence_dir=evidence_dir)
         result = train(cfg, progress=report)
     except Exception as exc:
         return f"**Training stopped:** {exc}", None, None, []
     run = Path(result.run_dir)
     atomic_write_text(run / "recommendation.json", rec.model_dump_json(indent=2))
+    if evidence_dir and Path(evidence_dir).is_dir():  # evidence measured before training goes into the report
+        shutil.copytree(evidence_dir, run / "evidence", ignore=shutil.ignore_patterns("features", "ranking", "scratch"))
     _, report_html = write_client_report(run, rec)
     archive = shutil.make_archive(str(run), "zip", root_dir=run.parent, base_dir=run.name)
     files = [str(report_html), archive, str(run / "README.md")]
