@@ -52,8 +52,8 @@ def fastai_vision(tl_run: Path, epochs: int) -> dict:
     import pandas as pd
     import timm
     import torch
-    from fastai.vision.all import (CategoryBlock, ColReader, DataBlock, ImageBlock, Normalize, RandomSplitter,
-                                   Resize, accuracy, vision_learner)
+    from fastai.vision.all import (CategoryBlock, ColReader, DataBlock, ImageBlock, Normalize, Resize,
+                                   accuracy, vision_learner)
 
     from tladvisor.training.image_models import _load_bundled_lite0, create_image_backbone
 
@@ -63,8 +63,8 @@ def fastai_vision(tl_run: Path, epochs: int) -> dict:
             for rel, part in split["assignments"].items()]
     df = pd.DataFrame(rows)
     train_df, test_df = df[df.part != "test"].reset_index(drop=True), df[df.part == "test"].reset_index(drop=True)
-    mean, std = create_image_backbone("efficientnet_lite0").data_config["mean"], \
-        create_image_backbone("efficientnet_lite0").data_config["std"]
+    data_config = create_image_backbone("efficientnet_lite0").data_config  # the model's own normalisation
+    mean, std = data_config["mean"], data_config["std"]
     t0 = time.perf_counter()
     valid_idx = train_df.index[train_df.part == "val"].tolist()
     block = DataBlock(blocks=(ImageBlock, CategoryBlock), get_x=ColReader("path"), get_y=ColReader("label"),

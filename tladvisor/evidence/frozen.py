@@ -33,7 +33,7 @@ class FrozenFeatures:
 
 def base_config(data: str, modality: Optional[str] = None, **overrides: Any) -> TrainConfig:
     """A probe-only TrainConfig for a data set (the modality is read from the file type when not given)."""
-    from tladvisor.ui.runs import TEXT_SUFFIXES
+    from tladvisor.training.text_data import TEXT_EXTENSIONS as TEXT_SUFFIXES
 
     if modality is None:
         modality = "text" if Path(data).suffix.lower() in TEXT_SUFFIXES else "image"

@@ -81,7 +81,7 @@ def sampled_copy(data: str, per_class: int, dest: Path, seed: int = 0, text_col:
     """A bounded copy of a data set: up to `per_class` examples per class (image links, or a CSV of texts)."""
     import csv
 
-    from tladvisor.ui.runs import TEXT_SUFFIXES
+    from tladvisor.training.text_data import TEXT_EXTENSIONS as TEXT_SUFFIXES
 
     rng = np.random.default_rng(seed)
     dest.mkdir(parents=True, exist_ok=True)

@@ -3,14 +3,12 @@ returns what the page shows. No module-level session state: one process serves m
 from __future__ import annotations
 
 import logging
-import tempfile
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Optional
 
-from tladvisor.advice.recommendation import Recommendation
-from tladvisor.advice.summary import scoping_summary_html, scoping_summary_markdown
+from tladvisor.advice.summary import scoping_summary_markdown
 from tladvisor.chat.dialogue import ChatState, DialogueManager, Turn, brief_card
+from tladvisor.ui.scoping import summary_files
 
 log = logging.getLogger(__name__)
 MAX_QUICK_REPLIES = 7
@@ -43,17 +41,6 @@ def warm_up() -> None:
         guide_store()
     except Exception as exc:  # the chat still works on keywords alone
         log.warning("warm-up failed: %s", exc)
-
-
-def summary_files(rec: Optional[Recommendation]) -> Optional[list[str]]:
-    """The scoping summary as Markdown and HTML files to download."""
-    if rec is None:
-        return None
-    out = Path(tempfile.mkdtemp(prefix="tladvisor-summary-"))
-    md, html = out / "scoping-summary.md", out / "scoping-summary.html"
-    md.write_text(scoping_summary_markdown(rec), encoding="utf-8")
-    html.write_text(scoping_summary_html(rec), encoding="utf-8")
-    return [str(md), str(html)]
 
 
 def _view(turn: Turn, history: list[dict[str, Any]]) -> tuple:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-TEXT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".tab")
+from tladvisor.training.text_data import TEXT_EXTENSIONS as TEXT_SUFFIXES
 
 
 def max_upload_bytes() -> int:

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from tladvisor.advice.advisor import advise
 from tladvisor.advice.brief import ProjectBrief, format_validation_error
+from tladvisor.advice.recommendation import Recommendation
 from tladvisor.advice.summary import scoping_summary_html, scoping_summary_markdown
 
 COMMERCIAL = {"Yes": True, "No": False, "Not stated": None}
@@ -29,9 +30,15 @@ def recommend(task, domain, classes, per_class, label_quality, commercial, edge,
         return f"**Please check:** {format_validation_error(exc)}", None
     except ValueError as exc:
         return f"**Please check:** {exc}", None
+    return scoping_summary_markdown(rec), summary_files(rec)
+
+
+def summary_files(rec: Optional[Recommendation]) -> Optional[list[str]]:
+    """The scoping summary as Markdown and HTML files to download (None without a recommendation)."""
+    if rec is None:
+        return None
     out = Path(tempfile.mkdtemp(prefix="tladvisor-summary-"))
     md_path, html_path = out / "scoping-summary.md", out / "scoping-summary.html"
-    md = scoping_summary_markdown(rec)
-    md_path.write_text(md, encoding="utf-8")
+    md_path.write_text(scoping_summary_markdown(rec), encoding="utf-8")
     html_path.write_text(scoping_summary_html(rec), encoding="utf-8")
-    return md, [str(md_path), str(html_path)]
+    return [str(md_path), str(html_path)]
