@@ -103,3 +103,19 @@ def test_calibration_moves_the_band_and_says_why():
     out = calibrate((0.6, 0.8), knn_accuracy=0.7)
     assert out.band == (0.7, 0.8) and "k-NN" in out.moved_by[0]
     assert calibrate((0.6, 0.8)).band == (0.6, 0.8) and calibrate((0.6, 0.8)).moved_by == []
+
+
+def test_scratch_twin_keeps_data_and_split_but_not_the_weights():
+    from pydantic import ValidationError
+
+    from tladvisor.evidence.scratch import SCRATCH_LR, scratch_config
+    from tladvisor.schemas import TrainConfig
+
+    transfer = TrainConfig(modality="image", data="parts.zip", backbone="efficientnet_lite0", strategy="auto",
+                           plan=["linear_probe", "lora"], seed=7, lr=1e-4, out_dir="runs/a")
+    twin = scratch_config(transfer, epochs=4, out_dir="runs/a-scratch")
+    assert (twin.data, twin.seed, twin.backbone) == (transfer.data, 7, "efficientnet_lite0")  # same split
+    assert twin.pretrained is False and twin.stages() == ["full"] and twin.epochs == 4 and twin.lr == SCRATCH_LR
+    with pytest.raises(ValidationError, match="randomly initialised"):
+        TrainConfig(modality="image", data="x", backbone="efficientnet_lite0", strategy="linear_probe",
+                    pretrained=False)
