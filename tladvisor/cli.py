@@ -131,24 +131,14 @@ def _config_for_training(args: argparse.Namespace) -> Any:
     overrides = {k: v for k, v in {
         "epochs": args.epochs, "batch_size": args.batch_size, "resolution": args.resolution, "lr": args.lr,
         "precision": args.precision, "seed": args.seed, "out_dir": args.out}.items() if v is not None}
-    import tempfile
-
     from tladvisor.advice.advisor import advise
     from tladvisor.advice.brief import ProjectBrief
-    from tladvisor.training.text_data import TEXT_EXTENSIONS
+    from tladvisor.data_volume import data_volume
 
-    if Path(args.data).suffix.lower() in TEXT_EXTENSIONS:
-        from tladvisor.training.text_data import read_labelled_texts
-
-        rows, _, _ = read_labelled_texts(args.data, args.text_col, args.label_col)
-        classes, n, unit, task = len({r.label for r in rows}), len(rows), "texts", "text-classification"
+    task, classes, n = data_volume(args.data, args.text_col, args.label_col)
+    unit = "texts" if task == "text-classification" else "images"
+    if unit == "texts":
         overrides.update(text_col=args.text_col, label_col=args.label_col, test_data=args.test)
-    else:
-        from tladvisor.training.image_data import discover_images
-
-        with tempfile.TemporaryDirectory() as tmp:  # counts only; the trainer extracts into the run directory
-            found = discover_images(args.data, extract_to=Path(tmp))
-        classes, n, unit, task = len(found.classes), len(found.items), "images", "image-classification"
     rec = advise(ProjectBrief(task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))))
     print(f"Advisor: {rec.primary.name}, plan {' -> '.join(rec.trainable_stages())} ({n} {unit}, {classes} classes)",
           file=sys.stderr)
@@ -267,9 +257,16 @@ def cmd_rank(args: argparse.Namespace) -> int:
 def cmd_evidence(args: argparse.Namespace) -> int:
     from tladvisor.evidence.collect import collect_evidence
 
+    from tladvisor.advice.advisor import advise
+    from tladvisor.advice.brief import ProjectBrief
+    from tladvisor.data_volume import data_volume
+
     out = Path(args.out or f"evidence-{Path(args.data).stem}")
     try:
-        ev = collect_evidence(args.data, out, candidates=args.candidates, rank=not args.no_rank,
+        task, classes, n = data_volume(args.data, args.text_col, args.label_col)
+        prior = advise(ProjectBrief(task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))))
+        ev = collect_evidence(args.data, out, prior_band=prior.expectation.band, candidates=args.candidates,
+                              rank=not args.no_rank,
                               scratch_epochs=args.scratch_epochs, transfer_run=args.run,
                               progress=lambda msg: print(f"evidence: {msg}", file=sys.stderr),
                               text_col=args.text_col, label_col=args.label_col)

@@ -53,11 +53,14 @@ def calibrate(prior_band: Optional[tuple[float, float]], measured_accuracy: Opti
     if measured_accuracy is not None and n_measured > 0:
         before = out.band
         out.band = wilson_interval(measured_accuracy, n_measured)
-        where = ("inside" if before and before[0] <= measured_accuracy <= before[1] else
-                 "above" if before and measured_accuracy > before[1] else "below" if before else "without")
-        out.moved_by.append(f"The {measured_what} of {measured_accuracy:.1%} on {n_measured:,} examples ({where} the "
-                            f"earlier {band_text(before)}) sets the band to its 90% interval "
-                            f"{band_text(out.band)}.")
+        if before:
+            where = ("inside" if before[0] <= measured_accuracy <= before[1] else
+                     "above" if measured_accuracy > before[1] else "below")
+            context = f" ({where} the earlier {band_text(before)})"
+        else:
+            context = ""
+        out.moved_by.append(f"The {measured_what} of {measured_accuracy:.1%} on {n_measured:,} examples{context} sets "
+                            f"the band to its 90% interval {band_text(out.band)}.")
     if curve_2x and curve_5x:
         out.forecast_2x, out.forecast_5x = curve_2x, curve_5x
         out.moved_by.append("The learning curve measured on nested subsets of the data replaced the rules' "

@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from tladvisor.training.text_data import TEXT_EXTENSIONS as TEXT_SUFFIXES
-
 
 def max_upload_bytes() -> int:
     """The largest upload the app accepts ($TLADVISOR_MAX_UPLOAD_MB, default 2048 MB)."""
@@ -52,18 +50,9 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
     task, class count and volume replace its guesses."""
     from tladvisor.advice.advisor import advise
     from tladvisor.advice.brief import ProjectBrief
+    from tladvisor.data_volume import data_volume
 
-    if Path(upload).suffix.lower() in TEXT_SUFFIXES:
-        from tladvisor.training.text_data import read_labelled_texts
-
-        rows, _, _ = read_labelled_texts(upload, text_col or "text", label_col or "label")
-        classes, n, task = len({r.label for r in rows}), len(rows), "text-classification"
-    else:
-        from tladvisor.training.image_data import discover_images
-
-        with tempfile.TemporaryDirectory() as tmp:
-            found = discover_images(upload, extract_to=Path(tmp))
-        classes, n, task = len(found.classes), len(found.items), "image-classification"
+    task, classes, n = data_volume(upload, text_col, label_col)
     known = {k: v for k, v in (brief or {}).items() if k not in ("task", "classes", "per_class", "total")}
     if (brief or {}).get("task") in ("sentiment",) and task == "text-classification":
         task = brief["task"]  # a sentiment project stays one; the engine trains it like any text classifier
