@@ -120,3 +120,34 @@ def test_separate_test_file_and_cli_text_columns(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "tladvisor", "train", str(train_f)], capture_output=True, text=True,
                          env=ENV, timeout=300)
     assert bad.returncode == 2 and "no column 'text'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_label_names_become_short_texts_only_when_they_are_words():
+    from tladvisor.training.text_data import LABEL_NAME_COPIES, label_name_rows, label_name_text
+
+    assert label_name_text("card_arrival") == "card arrival"
+    assert label_name_text("CardArrival") == "card arrival"
+    assert label_name_text("top-up.failed") == "top up failed"
+    assert [label_name_text(c) for c in ("3", "LABEL_0", "class-12", "x")] == [None, None, None, None]
+    rows = label_name_rows(["refund", "lost_card"])
+    assert len(rows) == 2 * LABEL_NAME_COPIES and {r.split for r in rows} == {"train"}
+    assert label_name_rows(["refund", "2"]) == []  # a half-named label set would favour the named classes
+
+
+def test_class_names_train_but_never_validate_test_or_count_as_client_data(texts, tmp_path):
+    from tladvisor.training.predict import load_run
+    from tladvisor.training.text_data import LABEL_NAME_COPIES
+    from tladvisor.training.trainer import train
+
+    res = train(cfg(texts, tmp_path / "named", strategy="linear_probe"))
+    run = Path(res.run_dir)
+    assert res.metrics["accuracy"] >= 0.8
+    assert not any("label name" in k for k in json.loads((run / "split.json").read_text())["assignments"])
+    assert json.loads((run / "audit.json").read_text())["per_class"] == {"balance": 30, "lost_card": 30, "refund": 30}
+    assert f"{3 * LABEL_NAME_COPIES} class-name rows" in (run / "README.md").read_text()
+    assert load_run(run).info["pooling"] == "mean+max" and load_run(run).info["label_name_rows"] == 9
+    coded = write_csv(tmp_path / "coded.csv", [(t, {"refund": "0", "lost_card": "1", "balance": "2"}[y])
+                                               for t, y in make_rows(30, seed=2)])
+    plain = train(cfg(coded, tmp_path / "coded", strategy="linear_probe"))
+    assert "class-name rows" not in (Path(plain.run_dir) / "README.md").read_text()
+    assert plain.metrics["accuracy"] >= 0.8

@@ -39,6 +39,7 @@ def base_config(data: str, modality: Optional[str] = None, **overrides: Any) -> 
         modality = "text" if Path(data).suffix.lower() in TEXT_SUFFIXES else "image"
     backbone = overrides.pop("backbone", None) or ("minilm_l6" if modality == "text" else "efficientnet_lite0")
     task = "text-classification" if modality == "text" else "image-classification"
+    overrides.setdefault("label_names", False)  # evidence measures the client's own examples (curves, mislabels)
     return TrainConfig(modality=modality, task=task, data=data, backbone=backbone, strategy="linear_probe",
                        plan=["linear_probe"], **overrides)
 

@@ -33,8 +33,12 @@ def _save_model(model: nn.Module, kind: str, model_dir: Path, info: dict[str, An
     return out
 
 
-def _model_card(result: RunResult, audit_md: str, kind: str) -> str:
+def _model_card(result: RunResult, audit_md: str, kind: str, info: dict[str, Any]) -> str:
     cfg, m = result.config, result.metrics
+    extra_rows = info.get("label_name_rows", 0)
+    training_input = (f"\nBesides the client's examples, the training split held {extra_rows} class-name rows (each "
+                      "class's name as a short text, e.g. `card_arrival` -> \"card arrival\"); they never enter "
+                      "validation or test.\n" if extra_rows else "")
     per_class = "\n".join(f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
                           for c, v in m["per_class"].items())
     stages = "\n".join(f"| {s['stage']} | {s.get('val_macro_f1', float('nan')):.4f} ({s.get('val_kind', '')}) | "
@@ -48,7 +52,7 @@ def _model_card(result: RunResult, audit_md: str, kind: str) -> str:
 
 Backbone `{cfg.backbone}`, strategy `{cfg.strategy}` (stages: {', '.join(cfg.stages())}); kept stage:
 **{m['best_stage']}** (saved as {'a PEFT LoRA adapter + head' if kind == 'lora' else 'full weights' if kind == 'full' else 'a linear head on the frozen backbone'}).
-
+{training_input}
 ## Held-out test results
 Accuracy **{m['accuracy']:.4f}**, macro-F1 **{m['macro_f1']:.4f}** on {m['n']} test examples ({m['errors']} errors).
 Precision: {m['precision']}; processes: {m['processes']}; wall time {result.wall_time_s:.1f} s.
@@ -83,7 +87,8 @@ def export_run(result: RunResult, model: nn.Module, best_stage: str, task, audit
     """Save model, metrics, plots, model card and result.json into the run directory (main process only)."""
     run_dir = Path(result.run_dir)
     kind = {"linear_probe": "probe", "lora": "lora"}.get(best_stage, "full")
-    artefacts = _save_model(model, kind, run_dir / "model", {**task.model_info(), "classes": task.classes})
+    info = {**task.model_info(), "classes": task.classes}
+    artefacts = _save_model(model, kind, run_dir / "model", info)
     if hasattr(task, "save_preprocessing"):  # e.g. the tokenizer, so the run reloads from its directory alone
         task.save_preprocessing(run_dir / "model")
     atomic_write_json(run_dir / "metrics.json", result.metrics)
@@ -93,7 +98,7 @@ def export_run(result: RunResult, model: nn.Module, best_stage: str, task, audit
         artefacts["confusion_matrix"] = "confusion_matrix.png"
     if plot_curves(read_jsonl(run_dir / "log.jsonl"), run_dir / "curves.png"):
         artefacts["curves"] = "curves.png"
-    atomic_write_text(run_dir / "README.md", _model_card(result, audit.to_markdown(), kind))
+    atomic_write_text(run_dir / "README.md", _model_card(result, audit.to_markdown(), kind, info))
     artefacts.update({"model_card": "README.md", "metrics": "metrics.json", "audit": "audit.json",
                       "log": "log.jsonl", "config": "config.json", "labels": "labels.json", "split": "split.json"})
     result = result.model_copy(update={"artefacts": artefacts})

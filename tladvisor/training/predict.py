@@ -76,7 +76,9 @@ def _build(info: dict[str, Any], run: Path):
 
         enc = load_text_encoder(info["backbone"], info["max_length"], pretrained=pretrained)
         tokenizer = AutoTokenizer.from_pretrained(str(run / "model" / "tokenizer"))
-        return TextClassifier(enc.model, info["hidden_size"], len(info["classes"])), tokenizer
+        # runs saved before pooling was recorded pooled with "mean"
+        return TextClassifier(enc.model, info["hidden_size"], len(info["classes"]),
+                              info.get("pooling", "mean")), tokenizer
     from tladvisor.training.image_models import ImageClassifier, create_image_backbone
 
     bb = create_image_backbone(info["backbone"], resolution=info["data_config"]["input_size"][-1],

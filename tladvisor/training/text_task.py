@@ -1,5 +1,5 @@
 """The text modality for the engine: CSV/TSV/JSONL rows, tokenisation with dynamic padding and
-length-bucketed batches, the encoder + head, cached mean-pooled features, LoRA targets."""
+length-bucketed batches, the encoder + head, cached pooled features, class names as extra training rows, LoRA targets."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +15,9 @@ from tladvisor.training.errors import DataError
 from tladvisor.training.features import FeatureCache, embed_cached
 from tladvisor.training.splits import carve_validation, split_items
 from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_json
-from tladvisor.training.text_data import TextAuditReport, TextRow, audit_texts, read_labelled_texts
-from tladvisor.training.text_models import (TextClassifier, layer_groups, load_text_encoder,
+from tladvisor.training.text_data import (TextAuditReport, TextRow, audit_texts, label_name_rows,
+                                         read_labelled_texts)
+from tladvisor.training.text_models import (DEFAULT_POOLING, TextClassifier, layer_groups, load_text_encoder,
                                             lora_target_modules)
 
 
@@ -65,6 +66,7 @@ class TextTask:
         self.rows: list[TextRow] = []
         self.classes: list[str] = []
         self.encoder = None
+        self.label_rows: list[TextRow] = []
         self._built = False
 
     # ---------------------------------------------------------------- data
@@ -107,12 +109,20 @@ class TextTask:
             f"{Path(r.source).name}:{r.line}": r.split for r in self.rows}})
         atomic_write_json(self.run_dir / "audit.json", report.model_dump())
         atomic_write_text(self.run_dir / "audit.md", report.to_markdown())
+        # after the audit and the split record: the names are training input, not client data
+        self.label_rows = label_name_rows(classes) if cfg.label_names else []
+        self.rows += self.label_rows
         return report
 
     def split(self, name: str) -> tuple[list[str], list[int]]:
         index = {c: k for k, c in enumerate(self.classes)}
         chosen = [r for r in self.rows if r.split == name]
         return [r.text for r in chosen], [index[r.label] for r in chosen]
+
+    def synthetic_mask(self, name: str) -> np.ndarray:
+        """True for the rows of split `name` that are class names rather than client examples (kept out of
+        the probe's cross-validation folds, so they never score themselves)."""
+        return np.array([r.source == "<label name>" for r in self.rows if r.split == name], dtype=bool)
 
     # --------------------------------------------------------------- model
     def _load_encoder(self) -> None:
@@ -126,12 +136,13 @@ class TextTask:
         if self._built or not pretrained:
             self.encoder = load_text_encoder(self.config.backbone, self.config.max_length, pretrained=pretrained)
         self._built = True
-        return TextClassifier(self.encoder.model, self.encoder.hidden_size, len(self.classes))
+        return TextClassifier(self.encoder.model, self.encoder.hidden_size, len(self.classes), DEFAULT_POOLING)
 
     def model_info(self) -> dict[str, Any]:
         return {"modality": "text", "backbone": self.config.backbone, "hub_id": self.encoder.hub_id,
                 "weights_id": self.encoder.weights_id, "hidden_size": self.encoder.hidden_size,
-                "max_length": self.encoder.max_length}
+                "pooling": DEFAULT_POOLING, "max_length": self.encoder.max_length,
+                "label_name_rows": len(self.label_rows)}
 
     def save_preprocessing(self, model_dir: Path) -> None:
         self.encoder.tokenizer.save_pretrained(str(model_dir / "tokenizer"))
@@ -155,9 +166,9 @@ class TextTask:
     # ---------------------------------------------------------- embedding
     @torch.no_grad()
     def embed(self, model: TextClassifier, names: list[str], accelerator) -> dict[str, np.ndarray]:
-        """Mean-pooled frozen-encoder features, each text computed once and cached on disk."""
+        """Pooled frozen-encoder features, each text computed once and cached on disk."""
         cache = FeatureCache({"encoder": self.encoder.hub_id, "weights": self.encoder.weights_id,
-                              "max_length": self.encoder.max_length, "pooling": "mean"})
+                              "max_length": self.encoder.max_length, "pooling": DEFAULT_POOLING})
         texts = [t for n in names for t in self.split(n)[0]]
         keys = [r.key for n in names for r in self.rows if r.split == n]
 

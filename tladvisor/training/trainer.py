@@ -70,7 +70,8 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
 
     The probe's own head is fitted on train+val. When a fine-tuning stage follows, the live model gets a
     head fitted on train only (same C): a head that has seen the validation split would inflate the next
-    stage's validation score and bias the choice between stages.
+    stage's validation score and bias the choice between stages. That train-only head's validation score is
+    then the probe's score in the choice, so every stage is judged on the same examples.
     """
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.model_selection import StratifiedKFold
@@ -82,8 +83,13 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
     y = np.array(task.split("train")[1] + task.split("val")[1])
     scaler = StandardScaler().fit(x)
     xs = scaler.transform(x)
-    folds = max(2, min(5, int(np.bincount(y).min())))
-    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    # class-name rows (text) always train and are never scored: folds are drawn over the client's examples only
+    mask = getattr(task, "synthetic_mask", None)
+    synthetic = (np.concatenate([mask("train"), mask("val")]) if mask else np.zeros(len(y), dtype=bool))
+    real, extra = np.flatnonzero(~synthetic), np.flatnonzero(synthetic)
+    folds = max(2, min(5, int(np.bincount(y[real]).min())))
+    cv = [(np.concatenate([real[a], extra]), real[b])
+          for a, b in StratifiedKFold(folds, shuffle=True, random_state=seed).split(real, y[real])]
     # warm-started along the C path: ~2x faster than one fit per C and fold
     with warnings.catch_warnings():  # scikit-learn 1.8+ announces attribute changes we do not depend on
         warnings.simplefilter("ignore", FutureWarning)
@@ -101,6 +107,16 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
         train_clf = LogisticRegression(C=best_c, max_iter=3000).fit(train_scaler.transform(feats["train"]),
                                                                     y[:n_train])
         warm_head = _head_weights(train_clf, train_scaler)
+        if len(feats["val"]):
+            # the score the next stage is compared with: the same validation split, a head that never saw it
+            # (a cross-validated score on train+val is a different estimate and lost to noisier val scores)
+            from sklearn.metrics import f1_score
+
+            val_pred = train_clf.predict(train_scaler.transform(feats["val"]))
+            holdout = float(f1_score(y[n_train:], val_pred, average="macro", zero_division=0))
+            return {"val_macro_f1": holdout, "val_kind": "validation split (head fitted on train only)",
+                    "cv_macro_f1": cv_f1, "C": best_c, "seconds": round(time.perf_counter() - t0, 2),
+                    "embedding": task.embed_stats, "_test_probs": test_probs, "_warm_head": warm_head}
     return {"val_macro_f1": cv_f1, "val_kind": f"{folds}-fold CV",
             "C": best_c, "seconds": round(time.perf_counter() - t0, 2), "embedding": task.embed_stats,
             "_test_probs": test_probs, "_warm_head": warm_head}
