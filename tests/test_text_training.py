@@ -151,3 +151,35 @@ def test_class_names_train_but_never_validate_test_or_count_as_client_data(texts
     plain = train(cfg(coded, tmp_path / "coded", strategy="linear_probe"))
     assert "class-name rows" not in (Path(plain.run_dir) / "README.md").read_text()
     assert plain.metrics["accuracy"] >= 0.8
+
+
+def test_refitted_head_after_lora_is_what_the_saved_run_predicts(tmp_path):
+    """probe -> LoRA: the head re-fitted on the tuned encoder is scored on validation, and whichever head
+    is kept is the one saved: the reloaded run reproduces the training-time test confusion matrix."""
+    import numpy as np
+
+    from tladvisor.training.predict import load_run
+    from tladvisor.training.trainer import train
+
+    rows = make_rows(40, seed=5)
+    rng = np.random.default_rng(0)
+    labels = sorted({y for _, y in rows})
+    noisy = [(t, labels[rng.integers(3)] if rng.random() < 0.25 else y) for t, y in rows]  # imperfect on purpose
+    data = write_csv(tmp_path / "noisy.csv", noisy)
+    res = train(cfg(data, tmp_path / "refit", strategy="auto", plan=["linear_probe", "lora"], epochs=2))
+    lora = res.stage_results[1]
+    refit = lora["refit_head"]
+    assert refit["C"] == res.stage_results[0]["C"] and 0 <= refit["val_macro_f1"] <= 1
+    assert refit["kept"]  # on this seeded data the re-fit ties the tuned head, and ties go to the re-fit
+    assert lora["val_macro_f1"] == max(refit["val_macro_f1"], refit["tuned_head_val_macro_f1"])
+    test_lines = {int(k.split(":")[1]) for k, s in json.loads((Path(res.run_dir) / "split.json").read_text())
+                  ["assignments"].items() if s == "test"}
+    test = [r for r in read_labelled_texts(data)[0] if r.line in test_lines]
+    run = load_run(res.run_dir)
+    pred = run.predict_proba([r.text for r in test]).numpy().argmax(1)
+    truth = [run.classes.index(r.label) for r in test]
+    matrix = np.zeros((3, 3), dtype=int)
+    for t, p in zip(truth, pred):
+        matrix[t, p] += 1
+    assert matrix.tolist() == res.metrics["confusion_matrix"]
+    assert res.metrics["accuracy"] > 0.5  # chance is 1/3, a quarter of the labels are noise

@@ -138,7 +138,8 @@ def _config_for_training(args: argparse.Namespace) -> Any:
     task, classes, n = data_volume(args.data, args.text_col, args.label_col)
     unit = "texts" if task == "text-classification" else "images"
     if unit == "texts":
-        overrides.update(text_col=args.text_col, label_col=args.label_col, test_data=args.test)
+        overrides.update(text_col=args.text_col, label_col=args.label_col, test_data=args.test,
+                         label_names=not args.no_label_names)
     rec = advise(ProjectBrief(task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))))
     print(f"Advisor: {rec.primary.name}, plan {' -> '.join(rec.trainable_stages())} ({n} {unit}, {classes} classes)",
           file=sys.stderr)
@@ -312,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--text-col", default="text", help="text column (CSV/TSV/JSONL)")
     tr.add_argument("--label-col", default="label", help="label column (CSV/TSV/JSONL)")
     tr.add_argument("--test", help="separate test file for texts (else a stratified split)")
+    tr.add_argument("--no-label-names", action="store_true",
+                    help="texts: do not add the class names as extra training rows")
     tr.add_argument("--backbone", help="catalogue id or timm name (default: the advisor's choice)")
     tr.add_argument("--strategy", default="auto",
                     choices=["auto", "linear_probe", "lora", "partial", "progressive", "full"])

@@ -42,6 +42,8 @@ class TrainConfig(BaseModel):
     test_fraction: float = Field(0.2, gt=0, lt=0.5)
     early_stopping_patience: int = Field(3, ge=1)
     mixup: bool = False
+    refit_head: bool = Field(True, description="Text: after fine-tuning, re-fit the logistic-regression head on "
+                             "the tuned encoder's features and keep it when it scores higher on validation.")
     label_names: bool = Field(True, description="Text: also train on each class's name ('card_arrival' -> "
                               "'card arrival') when the labels are words, not codes.")
     precision: Literal["auto", "fp32", "bf16"] = "auto"

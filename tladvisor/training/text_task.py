@@ -165,12 +165,12 @@ class TextTask:
 
     # ---------------------------------------------------------- embedding
     @torch.no_grad()
-    def embed(self, model: TextClassifier, names: list[str], accelerator) -> dict[str, np.ndarray]:
-        """Pooled frozen-encoder features, each text computed once and cached on disk."""
-        cache = FeatureCache({"encoder": self.encoder.hub_id, "weights": self.encoder.weights_id,
-                              "max_length": self.encoder.max_length, "pooling": DEFAULT_POOLING})
+    def embed(self, model: TextClassifier, names: list[str], accelerator, tuned: bool = False) -> dict[str, np.ndarray]:
+        """Pooled encoder features per split. Frozen-encoder features are computed once per text and cached on
+        disk; `tuned=True` (an encoder changed by fine-tuning) computes them afresh and caches nothing."""
         texts = [t for n in names for t in self.split(n)[0]]
         keys = [r.key for n in names for r in self.rows if r.split == n]
+        sizes = {n: len(self.split(n)[0]) for n in names}
 
         def compute(positions: list[int]) -> np.ndarray:
             model.eval().to(accelerator.device)
@@ -186,8 +186,16 @@ class TextTask:
                 out.update(zip(idx.tolist(), f.cpu().numpy()))
             return np.stack([out[j] for j in range(len(todo))])
 
-        result, self.embed_stats = embed_cached(cache, keys, {n: len(self.split(n)[0]) for n in names}, compute,
-                                                accelerator.is_main_process)
+        if tuned:
+            if not texts:
+                return {n: np.zeros((0, 1)) for n in names}
+            feats, start, result = compute(list(range(len(texts)))), 0, {}
+            for name, count in sizes.items():
+                result[name], start = feats[start:start + count], start + count
+            return result
+        cache = FeatureCache({"encoder": self.encoder.hub_id, "weights": self.encoder.weights_id,
+                              "max_length": self.encoder.max_length, "pooling": DEFAULT_POOLING})
+        result, self.embed_stats = embed_cached(cache, keys, sizes, compute, accelerator.is_main_process)
         return result
 
     # ------------------------------------------------------- fine-tuning
