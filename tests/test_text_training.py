@@ -183,3 +183,36 @@ def test_refitted_head_after_lora_is_what_the_saved_run_predicts(tmp_path):
         matrix[t, p] += 1
     assert matrix.tolist() == res.metrics["confusion_matrix"]
     assert res.metrics["accuracy"] > 0.5  # chance is 1/3, a quarter of the labels are noise
+
+
+def test_probe_lora_ensemble_saved_and_reloaded_predicts_what_training_measured(tmp_path, monkeypatch):
+    """When the average of probe and LoRA is kept, the run saves adapter + both heads, and the reloaded
+    ensemble (one encoder, adapters off for the probe) reproduces the training-time test results."""
+    import numpy as np
+
+    import tladvisor.training.trainer as trainer
+    from tladvisor.training.predict import load_run
+
+    rows = make_rows(40, seed=5)
+    rng = np.random.default_rng(0)
+    labels = sorted({y for _, y in rows})
+    data = write_csv(tmp_path / "noisy.csv", [(t, labels[rng.integers(3)] if rng.random() < 0.25 else y) for t, y in rows])
+    monkeypatch.setattr(trainer, "_choose_stage", lambda keys, results, n_val: keys[-1])  # force the ensemble
+    res = trainer.train(cfg(data, tmp_path / "ens", strategy="auto", plan=["linear_probe", "lora"], epochs=2))
+    ens = res.stage_results[-1]
+    assert res.metrics["best_stage"] == "ensemble" and ens["members"] == ["0-linear_probe", "1-lora"]
+    assert set(ens["member_val_macro_f1"]) == {"0-linear_probe", "1-lora"} and ens["probe_weight"] == 0.5
+    run_dir = Path(res.run_dir)
+    assert (run_dir / "model" / "probe_head.safetensors").exists() and (run_dir / "model" / "adapter").is_dir()
+    assert "average the LoRA model's and the frozen-encoder probe's probabilities" in (run_dir / "README.md").read_text()
+    test_lines = {int(k.split(":")[1]) for k, s in json.loads((run_dir / "split.json").read_text())
+                  ["assignments"].items() if s == "test"}
+    test = [r for r in read_labelled_texts(data)[0] if r.line in test_lines]
+    run = load_run(run_dir)
+    probs = run.predict_proba([r.text for r in test]).numpy()
+    assert np.allclose(probs.sum(1), 1, atol=1e-5)
+    truth = np.array([run.classes.index(r.label) for r in test])
+    assert abs(float((probs.argmax(1) == truth).mean()) - res.metrics["accuracy"]) < 1e-9
+    matrix = np.zeros((3, 3), dtype=int)
+    np.add.at(matrix, (truth, probs.argmax(1)), 1)
+    assert matrix.tolist() == res.metrics["confusion_matrix"]

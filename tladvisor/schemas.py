@@ -44,6 +44,8 @@ class TrainConfig(BaseModel):
     mixup: bool = False
     refit_head: bool = Field(True, description="Text: after fine-tuning, re-fit the logistic-regression head on "
                              "the tuned encoder's features and keep it when it scores higher on validation.")
+    ensemble: bool = Field(True, description="Text, probe -> LoRA plans: also score the average of the two "
+                           "(one encoder, adapters off for the probe) and keep it when validation says so.")
     label_names: bool = Field(True, description="Text: also train on each class's name ('card_arrival' -> "
                               "'card arrival') when the labels are words, not codes.")
     precision: Literal["auto", "fp32", "bf16"] = "auto"

@@ -17,7 +17,9 @@ STAGE_PHRASES = {"linear_probe": "a new classification head on the frozen pre-tr
                  "lora": "LoRA adapters on the pre-trained backbone plus a new head (base weights untouched)",
                  "partial": "fine-tuning the top layers with a small learning rate",
                  "progressive": "progressive unfreezing, top layers first, with a small learning rate",
-                 "full": "fine-tuning every layer with a small learning rate"}
+                 "full": "fine-tuning every layer with a small learning rate",
+                 "ensemble": "the average of two models: LoRA adapters on the pre-trained backbone, and a head on the "
+                             "frozen backbone"}
 
 
 def _read(run: Path, name: str) -> Any:

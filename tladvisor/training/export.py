@@ -11,6 +11,9 @@ from tladvisor.training.evaluation import plot_confusion_matrix, plot_curves
 from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_jsonl
 
 MAX_MATRIX_CLASSES = 30
+SAVED_AS = {"lora": "a PEFT LoRA adapter + head", "full": "full weights", "probe": "a linear head on the frozen backbone",
+            "ensemble": "a PEFT LoRA adapter + head, and the probe's head; predictions average the LoRA model's and "
+                        "the frozen-encoder probe's probabilities"}
 
 
 def _save_model(model: nn.Module, kind: str, model_dir: Path, info: dict[str, Any]) -> dict[str, str]:
@@ -18,7 +21,13 @@ def _save_model(model: nn.Module, kind: str, model_dir: Path, info: dict[str, An
 
     model_dir.mkdir(parents=True, exist_ok=True)
     out = {}
-    if kind == "lora":
+    if kind == "ensemble":  # the LoRA model as below, plus the frozen-encoder probe's head
+        save_file({k: v.contiguous() for k, v in model.probe_head.state_dict().items()},
+                  str(model_dir / "probe_head.safetensors"))
+        out["probe_head"] = "model/probe_head.safetensors"
+        info = {**info, "probe_weight": model.probe_weight}
+        model = model.tuned
+    if kind in ("lora", "ensemble"):
         model.save_pretrained(str(model_dir / "adapter"))  # standard PEFT format; head saved via modules_to_save
         head = model.base_model.model.classifier_head.modules_to_save["default"]
         out["adapter"] = "model/adapter"
@@ -51,7 +60,7 @@ def _model_card(result: RunResult, audit_md: str, kind: str, info: dict[str, Any
     return f"""# TL Advisor run: {Path(result.run_dir).name}
 
 Backbone `{cfg.backbone}`, strategy `{cfg.strategy}` (stages: {', '.join(cfg.stages())}); kept stage:
-**{m['best_stage']}** (saved as {'a PEFT LoRA adapter + head' if kind == 'lora' else 'full weights' if kind == 'full' else 'a linear head on the frozen backbone'}).
+**{m['best_stage']}** (saved as {SAVED_AS[kind]}).
 {training_input}
 ## Held-out test results
 Accuracy **{m['accuracy']:.4f}**, macro-F1 **{m['macro_f1']:.4f}** on {m['n']} test examples ({m['errors']} errors).
@@ -86,7 +95,7 @@ Measured on a held-out split of the data provided; accuracy on data from other s
 def export_run(result: RunResult, model: nn.Module, best_stage: str, task, audit) -> RunResult:
     """Save model, metrics, plots, model card and result.json into the run directory (main process only)."""
     run_dir = Path(result.run_dir)
-    kind = {"linear_probe": "probe", "lora": "lora"}.get(best_stage, "full")
+    kind = {"linear_probe": "probe", "lora": "lora", "ensemble": "ensemble"}.get(best_stage, "full")
     info = {**task.model_info(), "classes": task.classes}
     artefacts = _save_model(model, kind, run_dir / "model", info)
     if hasattr(task, "save_preprocessing"):  # e.g. the tokenizer, so the run reloads from its directory alone

@@ -100,10 +100,17 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     kind = info["kind"]
     if kind == "full":
         model.load_state_dict(load_file(str(run / "model" / "model.safetensors")))
-    elif kind == "lora":
+    elif kind in ("lora", "ensemble"):
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, str(run / "model" / "adapter"))
+        if kind == "ensemble":
+            from tladvisor.training.ensemble import ProbeLoraEnsemble
+
+            probe = load_file(str(run / "model" / "probe_head.safetensors"))
+            head = torch.nn.Linear(probe["weight"].shape[1], probe["weight"].shape[0])
+            head.load_state_dict(probe)
+            model = ProbeLoraEnsemble(model, head, info["probe_weight"])
     else:
         model.classifier_head.load_state_dict(load_file(str(run / "model" / "head.safetensors")))
     model.eval()

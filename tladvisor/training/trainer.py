@@ -160,6 +160,46 @@ def _refit_head(task, model: nn.Module, accelerator, c: float) -> Optional[dict[
             "head": _head_weights(clf, scaler), "test_probs": test_probs}
 
 
+def _probe_lora_ensemble(task, model: nn.Module, accelerator, stage_models: dict[str, Any],
+                         ckpt_dir: Path) -> Optional[tuple[dict[str, Any], np.ndarray, np.ndarray, tuple]]:
+    """Score the probe + LoRA average (tladvisor.training.ensemble) after a probe -> LoRA plan.
+
+    Judged like the stages: on the validation split, with the probe head that never saw it (fitted on train).
+    Returns (result, test probabilities, test labels, the probe's final head), or None when the plan has no
+    probe followed by a final LoRA stage.
+    """
+    from sklearn.metrics import f1_score
+
+    from tladvisor.training.ensemble import PROBE_WEIGHT, average
+
+    keys = list(stage_models)
+    probe_key = next((k for k in keys if stage_models[k][0] == "linear_probe"), None)
+    if probe_key is None or stage_models[keys[-1]][0] != "lora" or not (ckpt_dir / f"{probe_key}-warm-head.pt").exists():
+        return None
+    t0 = time.perf_counter()
+    warm_w, warm_b = torch.load(ckpt_dir / f"{probe_key}-warm-head.pt", weights_only=False)
+    probe_state = stage_models[probe_key][1]
+    final_head = (probe_state["classifier_head.weight"], probe_state["classifier_head.bias"])
+    with model.disable_adapter():  # the frozen encoder: these features come from the probe's cache
+        frozen = task.embed(model, ["val", "test"], accelerator)
+    tuned = task.embed(model, ["val", "test"], accelerator, tuned=True)
+    head = _live_head(model)
+    with torch.no_grad():
+        lora = {n: head(torch.as_tensor(tuned[n], dtype=torch.float32)).softmax(-1).numpy() for n in ("val", "test")}
+        probe_val = (torch.as_tensor(frozen["val"], dtype=torch.float32) @ torch.as_tensor(warm_w, dtype=torch.float32).T
+                     + torch.as_tensor(warm_b, dtype=torch.float32)).softmax(-1).numpy()
+        probe_test = (torch.as_tensor(frozen["test"], dtype=torch.float32) @ final_head[0].float().T
+                      + final_head[1].float()).softmax(-1).numpy()
+    y_val, y_test = np.array(task.split("val")[1]), np.array(task.split("test")[1])
+    f1 = lambda p: float(f1_score(y_val, p.argmax(1), average="macro", zero_division=0))  # noqa: E731
+    result = {"stage": "ensemble", "members": [probe_key, keys[-1]], "probe_weight": PROBE_WEIGHT,
+              "val_macro_f1": f1(average(probe_val, lora["val"])), "val_kind": "validation split",
+              "member_val_macro_f1": {probe_key: f1(probe_val), keys[-1]: f1(lora["val"])},
+              "stage_seconds": round(time.perf_counter() - t0, 2)}
+    test_probs = average(probe_test, lora["test"]) if len(y_test) else np.zeros((0, len(task.classes)))
+    return result, test_probs, y_test, final_head
+
+
 def _evaluate(model: nn.Module, task, config: TrainConfig, accelerator) -> tuple[np.ndarray, np.ndarray]:
     """Test-split (probabilities, labels) from a full forward pass (fine-tuned stages); the loader may
     reorder examples (length buckets, process shards), so the labels come back with the probabilities."""
@@ -343,11 +383,31 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
             atomic_torch_save(ckpt_dir / f"{key}.pt", stage_models[key][1])
             state.mark_stage(key, result)
         accelerator.wait_for_everyone()
+    probe_head = None
+    ensemble = (_probe_lora_ensemble(task, model, accelerator, stage_models, ckpt_dir)
+                if config.modality == "text" and config.ensemble else None)
+    if ensemble is not None:
+        ens_result, ens_probs, ens_y, probe_head = ensemble
+        key = f"{len(stage_models)}-ensemble"
+        ens_result.update(_test_summary(ens_y, ens_probs))
+        stage_results.append(ens_result)
+        stage_models[key] = ("ensemble", stage_models[ens_result["members"][1]][1])
+        stage_probs[key] = (ens_probs, ens_y)
+        if main:
+            log({k: v for k, v in ens_result.items() if not k.startswith("test_")})
     best_key = _choose_stage(list(stage_models), stage_results, len(task.split("val")[1]))
     best_stage, best_state = stage_models[best_key]
-    if best_stage != "lora" and any(n.startswith("base_model.") for n in model.state_dict()):
+    if best_stage not in ("lora", "ensemble") and any(n.startswith("base_model.") for n in model.state_dict()):
         model = task.build_model(pretrained=config.pretrained)  # plain model for a non-LoRA best stage after a LoRA stage
     model.load_state_dict(best_state)
+    if best_stage == "ensemble":
+        from tladvisor.training.ensemble import ProbeLoraEnsemble
+
+        linear = nn.Linear(probe_head[0].shape[1], probe_head[0].shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(probe_head[0])
+            linear.bias.copy_(probe_head[1])
+        model = ProbeLoraEnsemble(model, linear)
     probs, labels = stage_probs.get(best_key) or _evaluate(model, task, config, accelerator)
     metrics = classification_metrics(labels, probs, task.classes)
     metrics.update({"best_stage": best_stage, "precision": resolve_precision(config.precision),
