@@ -151,22 +151,25 @@ def _refit_head(task, model: nn.Module, accelerator, c: float) -> Optional[dict[
         warnings.simplefilter("ignore", FutureWarning)
         scaler = StandardScaler().fit(feats["train"])
         clf = LogisticRegression(C=c, max_iter=3000).fit(scaler.transform(feats["train"]), y_train)
-        val_f1 = float(f1_score(y_val, clf.predict(scaler.transform(feats["val"])), average="macro", zero_division=0))
+        val_probs = clf.predict_proba(scaler.transform(feats["val"]))
+        val_f1 = float(f1_score(y_val, val_probs.argmax(1), average="macro", zero_division=0))
         x, y = np.concatenate([feats["train"], feats["val"]]), np.concatenate([y_train, y_val])
         scaler = StandardScaler().fit(x)
         clf = LogisticRegression(C=c, max_iter=3000).fit(scaler.transform(x), y)
     test_probs = clf.predict_proba(scaler.transform(feats["test"])) if len(feats["test"]) else None
     return {"val_macro_f1": val_f1, "C": c, "seconds": round(time.perf_counter() - t0, 2),
-            "head": _head_weights(clf, scaler), "test_probs": test_probs}
+            "head": _head_weights(clf, scaler), "test_probs": test_probs, "val_probs": val_probs}
 
 
 def _probe_lora_ensemble(task, model: nn.Module, accelerator, stage_models: dict[str, Any],
-                         ckpt_dir: Path) -> Optional[tuple[dict[str, Any], np.ndarray, np.ndarray, tuple]]:
+                         stage_results: list[dict[str, Any]], ckpt_dir: Path, lora_val_probs: Optional[np.ndarray]
+                         ) -> Optional[tuple[dict[str, Any], np.ndarray, np.ndarray, tuple]]:
     """Score the probe + LoRA average (tladvisor.training.ensemble) after a probe -> LoRA plan.
 
-    Judged like the stages: on the validation split, with the probe head that never saw it (fitted on train).
-    Returns (result, test probabilities, test labels, the probe's final head), or None when the plan has no
-    probe followed by a final LoRA stage.
+    Judged like the stages: on the validation split, with heads that never saw it: the probe's fitted on train,
+    and LoRA's own head, or, when the re-fitted head was kept (its final fit includes validation), the re-fit's
+    train-only predictions (`lora_val_probs`; recomputed after a resume). Returns (result, test probabilities,
+    test labels, the probe's final head), or None when the plan has no probe followed by a final LoRA stage.
     """
     from sklearn.metrics import f1_score
 
@@ -186,6 +189,12 @@ def _probe_lora_ensemble(task, model: nn.Module, accelerator, stage_models: dict
     head = _live_head(model)
     with torch.no_grad():
         lora = {n: head(torch.as_tensor(tuned[n], dtype=torch.float32)).softmax(-1).numpy() for n in ("val", "test")}
+    refit = stage_results[-1].get("refit_head") or {}
+    if refit.get("kept"):  # the live head has seen the validation split: score LoRA with the train-only re-fit
+        if lora_val_probs is None:
+            lora_val_probs = _refit_head(task, model, accelerator, refit["C"])["val_probs"]
+        lora["val"] = lora_val_probs
+    with torch.no_grad():
         probe_val = (torch.as_tensor(frozen["val"], dtype=torch.float32) @ torch.as_tensor(warm_w, dtype=torch.float32).T
                      + torch.as_tensor(warm_b, dtype=torch.float32)).softmax(-1).numpy()
         probe_test = (torch.as_tensor(frozen["test"], dtype=torch.float32) @ final_head[0].float().T
@@ -310,6 +319,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     stage_results: list[dict[str, Any]] = []
     stage_models: dict[str, Any] = {}
     stage_probs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    refit_val_probs: dict[str, np.ndarray] = {}  # train-only re-fit heads' validation predictions (ensemble scoring)
     for idx, stage in enumerate(config.stages()):
         key = f"{idx}-{stage}"
         done = state.stage_done(key)
@@ -361,6 +371,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
                                             "kept": kept}
                     if kept:
                         _set_head(model, *refit["head"])
+                        refit_val_probs[key] = refit["val_probs"]
                         result["val_macro_f1"] = refit["val_macro_f1"]
                         if refit["test_probs"] is not None:
                             result["_test_probs"] = refit["test_probs"]
@@ -384,7 +395,8 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
             state.mark_stage(key, result)
         accelerator.wait_for_everyone()
     probe_head = None
-    ensemble = (_probe_lora_ensemble(task, model, accelerator, stage_models, ckpt_dir)
+    ensemble = (_probe_lora_ensemble(task, model, accelerator, stage_models, stage_results, ckpt_dir,
+                                     refit_val_probs.get(list(stage_models)[-1]))
                 if config.modality == "text" and config.ensemble else None)
     if ensemble is not None:
         ens_result, ens_probs, ens_y, probe_head = ensemble
