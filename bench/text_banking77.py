@@ -4,6 +4,7 @@ plan (as the advisor recommends it for the data), linear probe and LoRA, on the 
 L2-normalised embeddings, logistic regression with C by 5-fold CV) and LoRA throughput fp32 vs bf16.
 
 Run:  python bench/text_banking77.py [--budget 60000]   (LoRA epochs capped at budget / training examples)
+      python bench/text_banking77.py --markdown-only   (re-render the table from the saved JSON)
 Writes bench/results/text_banking77.json and text_banking77.md.
 """
 from __future__ import annotations
@@ -126,11 +127,56 @@ def lora_throughput(train_csv: Path, precision: str, n: int = 1024) -> dict:
     return {"examples": len(rows), "examples_per_s": round(len(rows) / (time.perf_counter() - t0), 1)}
 
 
+def stage_note(s: dict) -> str:
+    """One stage's line in the Markdown table: test accuracy and what the stage did."""
+    note = f"{s['stage']}: test {s.get('test_accuracy', float('nan')):.4f}"
+    if s["stage"] == "linear_probe":
+        note += f", embed {s['embedding']['seconds']} s"
+    elif s["stage"] == "ensemble":
+        note += f", probe weight {s['probe_weight']}, val F1 {s['val_macro_f1']:.4f}"
+    else:
+        note += f", {s['train_examples_per_s']} ex/s, {s['epochs_run']} epochs"
+    if s.get("refit_head"):
+        h = s["refit_head"]
+        note += (f", head re-fitted ({'kept' if h['kept'] else 'not kept'}: val F1 {h['val_macro_f1']:.4f} vs "
+                 f"{h['tuned_head_val_macro_f1']:.4f})")
+    return note
+
+
+def write_markdown(results: dict, path: Path) -> str:
+    """Render the results table (also from a saved JSON: --markdown-only) and write it to path."""
+    lines = ["# BANKING77 text benchmark", "", f"`{results['command']}`; official test split "
+             f"({results['rows']['auto_full']['test_n']} texts); backbone: bundled all-MiniLM-L6-v2 (mean+max pooling, "
+             "class names as extra training rows); fp32. Goals (issue #4): auto >= 0.935 full, >= 0.87 at 10 per class.",
+             "",
+             "| run | test acc | macro-F1 | wall s | kept stage | notes |", "|---|---|---|---|---|---|"]
+    for name, r in results["rows"].items():
+        if name.startswith("reference"):
+            lines.append(f"| {name} | {r['test_accuracy']:.4f} | | {r['wall_s']} | | plain script (normalised "
+                         "embeddings + LogisticRegressionCV) |")
+            continue
+        notes = [f"plan {' -> '.join(r['ran_plan'])}"] + [stage_note(s) for s in r["stages"]]
+        lines.append(f"| {name} | {r['test_accuracy']:.4f} | {r['test_macro_f1']:.4f} | {r['wall_s']} | "
+                     f"{r['kept_stage']} | {'; '.join(notes)} |")
+    t = results["lora_throughput"]
+    lines += ["", f"LoRA training throughput (MiniLM, batch 32): fp32 {t['fp32']['examples_per_s']} ex/s, bf16 "
+              f"{t['bf16']['examples_per_s']} ex/s (ratio {t['bf16_over_fp32']}; native bf16 on this CPU: "
+              f"{results['cpu_native_bf16']})."]
+    text = "\n".join(lines) + "\n"
+    path.write_text(text)
+    return text
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--budget", type=int, default=60000, help="max training examples seen per LoRA run")
+    ap.add_argument("--markdown-only", action="store_true", help="re-render the .md from the saved JSON")
     args = ap.parse_args()
+    if args.markdown_only:
+        print(write_markdown(json.loads((HERE / "results" / "text_banking77.json").read_text()),
+                             HERE / "results" / "text_banking77.md"))
+        return 0
     train_csv, test_csv = args.data / "train.csv", args.data / "test.csv"
     if not train_csv.exists():
         print(f"BANKING77 not found at {args.data}; pass --data (shared/data/banking77)", file=sys.stderr)
@@ -156,32 +202,7 @@ def main() -> int:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "text_banking77.json").write_text(json.dumps(results, indent=2))
-    lines = ["# BANKING77 text benchmark", "", f"`{results['command']}`; official test split "
-             f"({results['rows']['auto_full']['test_n']} texts); backbone: bundled all-MiniLM-L6-v2 (mean+max pooling, "
-             "class names as extra training rows); fp32. Goals (issue #4): auto >= 0.935 full, >= 0.87 at 10 per class.",
-             "",
-             "| run | test acc | macro-F1 | wall s | kept stage | notes |", "|---|---|---|---|---|---|"]
-    for name, r in results["rows"].items():
-        if name.startswith("reference"):
-            lines.append(f"| {name} | {r['test_accuracy']:.4f} | | {r['wall_s']} | | plain script (normalised "
-                         "embeddings + LogisticRegressionCV) |")
-            continue
-        notes = [f"plan {' -> '.join(r['ran_plan'])}"]
-        for s in r["stages"]:
-            notes.append(f"{s['stage']}: test {s.get('test_accuracy', float('nan')):.4f}"
-                         + (f", {s['train_examples_per_s']} ex/s, {s['epochs_run']} epochs" if s["stage"] != "linear_probe"
-                            else f", embed {s['embedding']['seconds']} s")
-                         + (f", head re-fitted ({'kept' if s['refit_head']['kept'] else 'not kept'}: val F1 "
-                            f"{s['refit_head']['val_macro_f1']:.4f} vs {s['refit_head']['tuned_head_val_macro_f1']:.4f})"
-                            if s.get("refit_head") else ""))
-        lines.append(f"| {name} | {r['test_accuracy']:.4f} | {r['test_macro_f1']:.4f} | {r['wall_s']} | "
-                     f"{r['kept_stage']} | {'; '.join(notes)} |")
-    t = results["lora_throughput"]
-    lines += ["", f"LoRA training throughput (MiniLM, batch 32): fp32 {t['fp32']['examples_per_s']} ex/s, bf16 "
-              f"{t['bf16']['examples_per_s']} ex/s (ratio {t['bf16_over_fp32']}; native bf16 on this CPU: "
-              f"{results['cpu_native_bf16']})."]
-    (out / "text_banking77.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    print(write_markdown(results, out / "text_banking77.md"))
     return 0
 
 
