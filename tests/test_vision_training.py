@@ -84,6 +84,17 @@ def test_linear_probe_beats_chance_and_caches_features(data, tmp_path):
     assert set(metrics["per_class"]) == {"horizontal", "spots", "vertical"} and "top2_accuracy" in metrics
 
 
+def test_trainings_in_one_process_may_change_precision(data, tmp_path):
+    """The app and the Python API train several times in one process: a bf16 run and then an fp32 run must both
+    train (Accelerate keeps one process-wide precision and refuses a second one unless it is reset)."""
+    from tladvisor.training.trainer import train
+
+    first = train(cfg(data, tmp_path / "bf16", strategy="lora", epochs=1, precision="bf16"))
+    second = train(cfg(data, tmp_path / "fp32", strategy="lora", epochs=1, precision="fp32"))
+    assert (first.metrics["precision"], second.metrics["precision"]) == ("bf16", "fp32")
+    assert second.stage_results[0]["epochs_run"] == 1
+
+
 def test_lora_trains_saves_peft_adapter_and_reloads_identically(data, tmp_path):
     from tladvisor.training.predict import load_run
     from tladvisor.training.trainer import train

@@ -40,10 +40,16 @@ def resolve_precision(precision: str) -> str:
 def make_accelerator(precision: str):
     """An Accelerator for this process (single process, DDP under torchrun, ...)."""
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
 
+    mixed = "bf16" if resolve_precision(precision) == "bf16" else "no"
+    # Accelerate keeps one process-wide state and refuses a second Accelerator with another precision; the app
+    # and the CLI's Python API run several trainings in one process (bf16 then fp32, ...), so drop the old
+    # precision state (the process group, PartialState, is kept: torchrun runs stay joined).
+    if AcceleratorState._shared_state and AcceleratorState._shared_state.get("_mixed_precision") != mixed:
+        AcceleratorState._reset_state()
     # cpu=True when there is no GPU: that is what makes Accelerate join a torchrun group over gloo on CPUs
-    return Accelerator(mixed_precision="bf16" if resolve_precision(precision) == "bf16" else "no",
-                       cpu=not torch.cuda.is_available())
+    return Accelerator(mixed_precision=mixed, cpu=not torch.cuda.is_available())
 
 
 def seed_everything(seed: int) -> None:
