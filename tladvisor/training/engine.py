@@ -94,12 +94,14 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
         checkpoint: Optional[Path] = None, progress: Optional[ProgressFn] = None, grad_clip: float = 1.0,
         train_mode: Optional[Callable[[nn.Module], None]] = None,
         batch_transform: Optional[Callable[[Any, torch.Tensor], tuple[Any, torch.Tensor]]] = None,
-        log: Optional[Callable[[dict[str, Any]], None]] = None) -> FitResult:
+        log: Optional[Callable[[dict[str, Any]], None]] = None,
+        rewind_log: Optional[Callable[[str, int], None]] = None) -> FitResult:
     """Train `model` on the parameters in `param_groups`; keep the state with the best validation macro-F1.
 
     `train_mode(model)` sets train/eval per sub-module (e.g. frozen BatchNorm statistics);
     `batch_transform(inputs, labels)` may mix a training batch (MixUp) and return soft targets.
-    With `checkpoint`, each epoch is saved there and a later call resumes after the last saved epoch.
+    With `checkpoint`, each epoch is saved there and a later call resumes after the last saved epoch;
+    `rewind_log(stage, epochs_done)` is then called first so that `log` can forget epochs logged but never saved.
     """
     from transformers import get_cosine_schedule_with_warmup
 
@@ -123,6 +125,8 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
         torch.set_rng_state(ckpt["rng"])
         if progress:
             progress({"stage": stage, "event": "resumed", "epoch": start_epoch})
+    if rewind_log and accelerator.is_main_process:
+        rewind_log(stage, start_epoch)
     seen, t_train = 0, 0.0
     for epoch in range(start_epoch, epochs):
         if bad_epochs >= patience:

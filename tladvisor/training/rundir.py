@@ -80,8 +80,10 @@ class RunState:
 
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:
     """Append one log line (small appends are atomic enough; a torn last line is skipped on read)."""
+    torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, default=str) + "\n")
+        # after a kill mid-write, start a fresh line so the torn one does not swallow this record
+        fh.write(("\n" if torn else "") + json.dumps(record, default=str) + "\n")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -93,3 +95,19 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
             except json.JSONDecodeError:
                 continue
     return out
+
+
+def rewind_jsonl(path: Path, stage: str, epochs_kept: int) -> None:
+    """Drop `stage`'s epoch lines after `epochs_kept`: a run killed between logging an epoch and checkpointing it
+    runs that epoch again on resume, and the curves must not show it twice."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    kept = []
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a torn last line from the kill
+        if not (rec.get("stage") == stage and int(rec.get("epoch", 0)) > epochs_kept):
+            kept.append(line)
+    if len(kept) != len(lines):
+        atomic_write_text(path, "".join(l + "\n" for l in kept))

@@ -16,7 +16,8 @@ from tladvisor.schemas import RunResult, TrainConfig
 from tladvisor.training.engine import ProgressFn, fit, make_accelerator, predict_logits, resolve_precision, seed_everything
 from tladvisor.training.errors import RunDirError
 from tladvisor.training.evaluation import classification_metrics
-from tladvisor.training.rundir import RunState, append_jsonl, atomic_torch_save, atomic_write_json, new_run_dir
+from tladvisor.training.rundir import (RunState, append_jsonl, atomic_torch_save, atomic_write_json, new_run_dir,
+                                      rewind_jsonl)
 
 PROBE_CS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 
@@ -354,6 +355,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
                          patience=config.early_stopping_patience, stage=f"{stage}" + (f"-{phase + 1}" if phases > 1 else ""),
                          checkpoint=ckpt_dir / f"{key}-{phase}-last.pt", progress=progress,
                          train_mode=task.train_mode, log=log,
+                         rewind_log=lambda st, n: rewind_jsonl(run_dir / "log.jsonl", st, n),
                          batch_transform=task.mixup() if config.mixup and hasattr(task, "mixup") else None)
                 model = accelerator.unwrap_model(model)
                 result = {**fr.best_val, "epochs_run": result.get("epochs_run", 0) + fr.epochs_run,
