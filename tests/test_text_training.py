@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from textgen import make_rows, write_csv
@@ -32,6 +33,20 @@ def cfg(data: Path, out: Path, **kw) -> TrainConfig:
     base = dict(modality="text", task="text-classification", data=str(data), out_dir=str(out), backbone="minilm_l6",
                 batch_size=16, epochs=3, lr=5e-4, precision="fp32")
     return TrainConfig(**{**base, **kw})
+
+
+def reloaded_test_metrics(run_dir: str | Path, data: Path) -> dict:
+    """The test split's metrics as the reloaded run predicts them (plus its probabilities under "probs")."""
+    from tladvisor.training.evaluation import classification_metrics
+    from tladvisor.training.predict import load_run
+
+    test_lines = {int(k.split(":")[1]) for k, s in json.loads((Path(run_dir) / "split.json").read_text())
+                  ["assignments"].items() if s == "test"}
+    test = [r for r in read_labelled_texts(data)[0] if r.line in test_lines]
+    run = load_run(run_dir)
+    probs = run.predict_proba([r.text for r in test]).numpy()
+    truth = np.array([run.classes.index(r.label) for r in test])
+    return {**classification_metrics(truth, probs, run.classes), "probs": probs}
 
 
 def test_bad_csvs_get_clear_messages(tmp_path):
@@ -158,7 +173,6 @@ def test_refitted_head_after_lora_is_what_the_saved_run_predicts(tmp_path):
     is kept is the one saved: the reloaded run reproduces the training-time test confusion matrix."""
     import numpy as np
 
-    from tladvisor.training.predict import load_run
     from tladvisor.training.trainer import train
 
     rows = make_rows(40, seed=5)
@@ -172,16 +186,7 @@ def test_refitted_head_after_lora_is_what_the_saved_run_predicts(tmp_path):
     assert refit["C"] == res.stage_results[0]["C"] and 0 <= refit["val_macro_f1"] <= 1
     assert refit["kept"]  # on this seeded data the re-fit ties the tuned head, and ties go to the re-fit
     assert lora["val_macro_f1"] == max(refit["val_macro_f1"], refit["tuned_head_val_macro_f1"])
-    test_lines = {int(k.split(":")[1]) for k, s in json.loads((Path(res.run_dir) / "split.json").read_text())
-                  ["assignments"].items() if s == "test"}
-    test = [r for r in read_labelled_texts(data)[0] if r.line in test_lines]
-    run = load_run(res.run_dir)
-    pred = run.predict_proba([r.text for r in test]).numpy().argmax(1)
-    truth = [run.classes.index(r.label) for r in test]
-    matrix = np.zeros((3, 3), dtype=int)
-    for t, p in zip(truth, pred):
-        matrix[t, p] += 1
-    assert matrix.tolist() == res.metrics["confusion_matrix"]
+    assert reloaded_test_metrics(res.run_dir, data)["confusion_matrix"] == res.metrics["confusion_matrix"]
     assert res.metrics["accuracy"] > 0.5  # chance is 1/3, a quarter of the labels are noise
 
 
@@ -191,7 +196,6 @@ def test_probe_lora_ensemble_saved_and_reloaded_predicts_what_training_measured(
     import numpy as np
 
     import tladvisor.training.trainer as trainer
-    from tladvisor.training.predict import load_run
 
     rows = make_rows(40, seed=5)
     rng = np.random.default_rng(0)
@@ -208,14 +212,21 @@ def test_probe_lora_ensemble_saved_and_reloaded_predicts_what_training_measured(
     run_dir = Path(res.run_dir)
     assert (run_dir / "model" / "probe_head.safetensors").exists() and (run_dir / "model" / "adapter").is_dir()
     assert "average the LoRA model's and the frozen-encoder probe's probabilities" in (run_dir / "README.md").read_text()
-    test_lines = {int(k.split(":")[1]) for k, s in json.loads((run_dir / "split.json").read_text())
-                  ["assignments"].items() if s == "test"}
-    test = [r for r in read_labelled_texts(data)[0] if r.line in test_lines]
-    run = load_run(run_dir)
-    probs = run.predict_proba([r.text for r in test]).numpy()
-    assert np.allclose(probs.sum(1), 1, atol=1e-5)
-    truth = np.array([run.classes.index(r.label) for r in test])
-    assert abs(float((probs.argmax(1) == truth).mean()) - res.metrics["accuracy"]) < 1e-9
-    matrix = np.zeros((3, 3), dtype=int)
-    np.add.at(matrix, (truth, probs.argmax(1)), 1)
-    assert matrix.tolist() == res.metrics["confusion_matrix"]
+    again = reloaded_test_metrics(run_dir, data)
+    assert np.allclose(again["probs"].sum(1), 1, atol=1e-5)
+    assert again["confusion_matrix"] == res.metrics["confusion_matrix"]
+
+
+def test_bf16_run_reloads_in_bf16_and_predicts_what_training_measured(texts, tmp_path):
+    """A run trained and evaluated under bf16 autocast says so in model_info.json, and its reload predicts in
+    the same precision: the test confusion matrix comes out as measured."""
+    from tladvisor.training.trainer import train
+
+    res = train(cfg(texts, tmp_path / "bf16", strategy="lora", epochs=2, precision="bf16"))
+    info = json.loads((Path(res.run_dir) / "model" / "model_info.json").read_text())
+    assert res.metrics["precision"] == info["precision"] == "bf16"
+    assert res.metrics["accuracy"] > 0.5  # chance is 1/3
+    again = reloaded_test_metrics(res.run_dir, texts)
+    assert again["confusion_matrix"] == res.metrics["confusion_matrix"]
+    # the same probabilities, not only the same winners: fp32 inference moves the log loss by ~1e-4
+    assert again["log_loss"] == pytest.approx(res.metrics["log_loss"], abs=1e-6)

@@ -8,8 +8,9 @@ import numpy as np
 
 
 def classification_metrics(y_true: np.ndarray, probs: np.ndarray, classes: list[str]) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class precision/recall/F1/support, top-k accuracy and the confusion matrix."""
-    from sklearn.metrics import (accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support,
+    """Accuracy, macro-F1, log loss, per-class precision/recall/F1/support, top-k accuracy and the confusion
+    matrix."""
+    from sklearn.metrics import (accuracy_score, confusion_matrix, f1_score, log_loss, precision_recall_fscore_support,
                                  top_k_accuracy_score)
 
     labels = np.arange(len(classes))
@@ -20,6 +21,8 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, classes: list[
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
         "errors": int((y_pred != y_true).sum()),
+        # how confident the right answers are, not only whether they win: a calibration check for the client
+        "log_loss": float(log_loss(y_true, np.clip(probs, 1e-7, 1.0), labels=labels)) if len(y_true) else float("nan"),
         "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
                       for i, c in enumerate(classes)},
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),

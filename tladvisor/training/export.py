@@ -96,7 +96,8 @@ def export_run(result: RunResult, model: nn.Module, best_stage: str, task, audit
     """Save model, metrics, plots, model card and result.json into the run directory (main process only)."""
     run_dir = Path(result.run_dir)
     kind = {"linear_probe": "probe", "lora": "lora", "ensemble": "ensemble"}.get(best_stage, "full")
-    info = {**task.model_info(), "classes": task.classes}
+    # the precision it was evaluated in: predict runs the same autocast, so a reload predicts what training measured
+    info = {**task.model_info(), "classes": task.classes, "precision": result.metrics.get("precision", "fp32")}
     artefacts = _save_model(model, kind, run_dir / "model", info)
     if hasattr(task, "save_preprocessing"):  # e.g. the tokenizer, so the run reloads from its directory alone
         task.save_preprocessing(run_dir / "model")

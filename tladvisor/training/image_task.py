@@ -132,7 +132,8 @@ class ImageTask:
     def embed(self, model: ImageClassifier, names: list[str], accelerator) -> dict[str, np.ndarray]:
         """Frozen-backbone features for the named splits, each image computed once and cached on disk."""
         cache = FeatureCache({"arch": self.backbone.arch, "weights": self.backbone.weights_id,
-                              "preprocess": repr(self.eval_transform())})
+                              "preprocess": repr(self.eval_transform()),
+                              "precision": accelerator.mixed_precision})  # bf16 features differ from fp32
         all_paths = [p for n in names for p in self.split(n)[0]]
 
         def compute(positions: list[int]) -> np.ndarray:

@@ -53,8 +53,11 @@ class LoadedRun:
         if not inputs:
             return torch.zeros((0, len(self.classes)))
         make = self._text_batch if self.modality == "text" else self._image_batch
-        out = [self.model(make(inputs[k:k + batch_size])).float().softmax(-1)
-               for k in range(0, len(inputs), batch_size)]
+        device = next(self.model.parameters()).device.type
+        out = []
+        for k in range(0, len(inputs), batch_size):
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=self.info.get("precision") == "bf16"):
+                out.append(self.model(make(inputs[k:k + batch_size])).float().softmax(-1))
         return torch.cat(out)
 
     def predict(self, inputs: list[str], top_k: int = 3) -> list[list[tuple[str, float]]]:

@@ -194,7 +194,8 @@ class TextTask:
                 result[name], start = feats[start:start + count], start + count
             return result
         cache = FeatureCache({"encoder": self.encoder.hub_id, "weights": self.encoder.weights_id,
-                              "max_length": self.encoder.max_length, "pooling": DEFAULT_POOLING})
+                              "max_length": self.encoder.max_length, "pooling": DEFAULT_POOLING,
+                              "precision": accelerator.mixed_precision})  # bf16 features differ from fp32
         result, self.embed_stats = embed_cached(cache, keys, sizes, compute, accelerator.is_main_process)
         return result
 
