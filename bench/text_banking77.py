@@ -61,7 +61,7 @@ def run(train_csv: Path, test_csv: Path, out: Path, strategy: str, plan: list[st
     return {"advisor_plan": rec.trainable_stages(), "ran_plan": cfg.stages(), "backbone": cfg.backbone,
             "epochs_max": cfg.epochs, "lr": cfg.lr, "wall_s": round(time.perf_counter() - t0, 1),
             "test_accuracy": m["accuracy"], "test_macro_f1": m["macro_f1"], "test_n": m["n"],
-            "kept_stage": m["best_stage"], "run_dir": res.run_dir,
+            "kept_stage": m["best_stage"], "retrained_on_all": m.get("retrained_on_all"), "run_dir": res.run_dir,
             "stages": [{k: v for k, v in s.items() if k != "history"} for s in res.stage_results]}
 
 
@@ -156,6 +156,10 @@ def write_markdown(results: dict, path: Path) -> str:
                          "embeddings + LogisticRegressionCV) |")
             continue
         notes = [f"plan {' -> '.join(r['ran_plan'])}"] + [stage_note(s) for s in r["stages"]]
+        if r.get("retrained_on_all"):
+            t = r["retrained_on_all"]
+            notes.append(f"kept {t['stage']} retrained on train+val ({t['examples']} rows, {t['epochs']} epochs, "
+                         f"{t['seconds']} s)")
         lines.append(f"| {name} | {r['test_accuracy']:.4f} | {r['test_macro_f1']:.4f} | {r['wall_s']} | "
                      f"{r['kept_stage']} | {'; '.join(notes)} |")
     t = results["lora_throughput"]

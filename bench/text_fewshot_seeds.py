@@ -3,7 +3,7 @@ plan in fp32 and in bf16 autocast, and the plain reference script, on each sampl
 goal of issue #4 (auto >= 0.87) holds beyond the one sample of text_banking77.py, and whether bf16 keeps the
 accuracy on this CPU.
 
-Run:  python bench/text_fewshot_seeds.py [--seeds 0 1 2 3 4] [--per-class 10]
+Run:  python bench/text_fewshot_seeds.py [--seeds 0 1 2 3 4] [--per-class 10] [--precisions fp32 bf16]
 Writes bench/results/text_fewshot_seeds.json and text_fewshot_seeds.md.
 """
 from __future__ import annotations
@@ -32,6 +32,7 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--per-class", type=int, default=10)
+    ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
     args = ap.parse_args()
     train_csv, test_csv = args.data / "train.csv", args.data / "test.csv"
     if not train_csv.exists():
@@ -45,7 +46,7 @@ def main() -> int:
     for seed in args.seeds:
         data = sample_per_class(train_csv, work / f"train_{seed}.csv", args.per_class, seed=seed)
         row = {"seed": seed}
-        for precision in ("fp32", "bf16"):
+        for precision in args.precisions:
             r = run(data, test_csv, work / f"auto-{seed}-{precision}", "auto", None, budget=60000, precision=precision)
             row[f"auto_{precision}"] = {k: r[k] for k in ("test_accuracy", "test_macro_f1", "wall_s", "kept_stage")}
         row["reference"] = reference_script(data, test_csv)
@@ -59,13 +60,13 @@ def main() -> int:
     lines = [f"# BANKING77, {args.per_class} examples per class, several samples", "",
              f"`{results['command']}`; official test split; bundled all-MiniLM-L6-v2; native bf16 on this CPU: "
              f"{results['cpu_native_bf16']}. Goal (issue #4): auto >= 0.87.", "",
-             "| sample seed | auto fp32 acc | auto fp32 s | auto bf16 acc | auto bf16 s | reference acc | reference s |",
-             "|---|---|---|---|---|---|---|"]
+             "| sample seed | " + " | ".join(f"auto {p} acc | auto {p} kept | auto {p} s" for p in args.precisions)
+             + " | reference acc | reference s |", "|---|" + "---|---|---|" * len(args.precisions) + "---|---|"]
     for r in rows:
-        lines.append(f"| {r['seed']} | {r['auto_fp32']['test_accuracy']:.4f} | {r['auto_fp32']['wall_s']} | "
-                     f"{r['auto_bf16']['test_accuracy']:.4f} | {r['auto_bf16']['wall_s']} | "
-                     f"{r['reference']['test_accuracy']:.4f} | {r['reference']['wall_s']} |")
-    for name in ("auto_fp32", "auto_bf16", "reference"):
+        lines.append(f"| {r['seed']} | " + " | ".join(
+            f"{r[f'auto_{p}']['test_accuracy']:.4f} | {r[f'auto_{p}']['kept_stage']} | {r[f'auto_{p}']['wall_s']}"
+            for p in args.precisions) + f" | {r['reference']['test_accuracy']:.4f} | {r['reference']['wall_s']} |")
+    for name in [f"auto_{p}" for p in args.precisions] + ["reference"]:
         lines.append(f"\n{name}: mean {summary([r[name]['test_accuracy'] for r in rows])}")
     (out / "text_fewshot_seeds.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

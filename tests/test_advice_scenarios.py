@@ -44,6 +44,15 @@ def test_few_shot_images_only_probe():
     assert [s.strategy for s in rec.plan] == ["linear_probe"]
 
 
+def test_few_shot_text_probe_then_lora_retrained_on_every_example():
+    rec = rec_for(task="text-classification", domain="customer-service", classes=77, per_class=10, commercial=True)
+    assert [s.strategy for s in rec.plan] == ["linear_probe", "lora"]
+    assert "TXT-SCHED-FEWSHOT" in rec.fired_rule_ids
+    cfg = rec.to_train_config("intents.csv")
+    assert cfg.retrain_on_all and cfg.epochs == 16
+    assert not rec_for(task="text-classification", classes=77, per_class=130).to_train_config("x.csv").retrain_on_all
+
+
 def test_biomedical_text_commercial_gets_licensed_biomedical_encoder():
     rec = rec_for(task="text-classification", domain="biomedical", classes=5, per_class=300, commercial=True)
     primary = get_backbone(rec.primary.id)

@@ -201,7 +201,7 @@ def test_probe_lora_ensemble_saved_and_reloaded_predicts_what_training_measured(
     rng = np.random.default_rng(0)
     labels = sorted({y for _, y in rows})
     data = write_csv(tmp_path / "noisy.csv", [(t, labels[rng.integers(3)] if rng.random() < 0.25 else y) for t, y in rows])
-    monkeypatch.setattr(trainer, "_choose_stage", lambda keys, results, n_val: keys[-1])  # force the ensemble
+    monkeypatch.setattr(trainer, "_choose_stage", lambda keys, results, n_val, favourite=0: keys[-1])  # force the ensemble
     res = trainer.train(cfg(data, tmp_path / "ens", strategy="auto", plan=["linear_probe", "lora"], epochs=2))
     ens = res.stage_results[-1]
     assert res.metrics["best_stage"] == "ensemble" and ens["members"] == ["0-linear_probe", "1-lora"]
@@ -230,3 +230,24 @@ def test_bf16_run_reloads_in_bf16_and_predicts_what_training_measured(texts, tmp
     assert again["confusion_matrix"] == res.metrics["confusion_matrix"]
     # the same probabilities, not only the same winners: fp32 inference moves the log loss by ~1e-4
     assert again["log_loss"] == pytest.approx(res.metrics["log_loss"], abs=1e-6)
+
+
+def test_retrain_on_all_trains_the_kept_stage_again_on_train_and_validation(texts, tmp_path):
+    """Few-shot plans: validation chooses the stage, then the kept LoRA stage is trained again on train +
+    validation for the whole schedule; the saved run is that model (its reload reproduces the test results),
+    the log shows the retrain's epochs, and the model card says so."""
+    from tladvisor.training.trainer import train
+
+    res = train(cfg(texts, tmp_path / "few", strategy="auto", plan=["linear_probe", "lora"], epochs=2,
+                    retrain_on_all=True))
+    assert res.metrics["best_stage"] in ("lora", "ensemble")  # favoured unless validation clearly prefers the probe
+    retrain = res.metrics["retrained_on_all"]
+    split = json.loads((Path(res.run_dir) / "split.json").read_text())["assignments"].values()
+    assert retrain["stage"] == "lora" and retrain["epochs"] == 2
+    assert retrain["examples"] == sum(s in ("train", "val") for s in split) + 9  # + the class-name rows
+    logged = [json.loads(l) for l in (Path(res.run_dir) / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in logged if r.get("stage") == "lora-retrain"] == [1, 2]
+    assert res.metrics["accuracy"] > 0.5  # chance is 1/3
+    assert reloaded_test_metrics(res.run_dir, texts)["confusion_matrix"] == res.metrics["confusion_matrix"]
+    assert "trained again from the pre-trained weights on train + validation" in (
+        Path(res.run_dir) / "README.md").read_text()

@@ -130,7 +130,8 @@ def _config_for_training(args: argparse.Namespace) -> Any:
     """A TrainConfig from the advisor's recommendation for this data; flags override its choices."""
     overrides = {k: v for k, v in {
         "epochs": args.epochs, "batch_size": args.batch_size, "resolution": args.resolution, "lr": args.lr,
-        "precision": args.precision, "seed": args.seed, "out_dir": args.out}.items() if v is not None}
+        "precision": args.precision, "seed": args.seed, "out_dir": args.out,
+        "retrain_on_all": args.retrain_on_all}.items() if v is not None}
     from tladvisor.advice.advisor import advise
     from tladvisor.advice.brief import ProjectBrief
     from tladvisor.data_volume import data_volume
@@ -163,7 +164,7 @@ class _Progress:
                 self.bar = tqdm(total=total, desc=event["stage"], unit="step", file=sys.stderr)
             self.bar.update(1)
             self.bar.set_postfix(epoch=event["epoch"], loss=f"{event['loss']:.3f}")
-        elif kind == "epoch" and self.bar is not None:
+        elif kind == "epoch" and self.bar is not None and "val_macro_f1" in event:  # a retrain has no score
             self.bar.set_postfix(epoch=event["epoch"], val_f1=f"{event['val_macro_f1']:.3f}")
         elif kind == "stage":
             self.close()
@@ -315,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--test", help="separate test file for texts (else a stratified split)")
     tr.add_argument("--no-label-names", action="store_true",
                     help="texts: do not add the class names as extra training rows")
+    tr.add_argument("--retrain-on-all", action=argparse.BooleanOptionalAction, default=None,
+                    help="train the kept fine-tuning stage again on train + validation (default: the advisor's "
+                         "choice; on for few-shot text)")
     tr.add_argument("--backbone", help="catalogue id or timm name (default: the advisor's choice)")
     tr.add_argument("--strategy", default="auto",
                     choices=["auto", "linear_probe", "lora", "partial", "progressive", "full"])

@@ -46,6 +46,9 @@ class TrainConfig(BaseModel):
                              "the tuned encoder's features and keep it when it scores higher on validation.")
     ensemble: bool = Field(True, description="Text, probe -> LoRA plans: also score the average of the two "
                            "(one encoder, adapters off for the probe) and keep it when validation says so.")
+    retrain_on_all: bool = Field(False, description="After the stages are chosen on validation, train the kept "
+                                 "fine-tuning stage again on train + validation for its best epoch count (few-shot "
+                                 "data, where the validation split is a tenth of the examples).")
     label_names: bool = Field(True, description="Text: also train on each class's name ('card_arrival' -> "
                               "'card arrival') when the labels are words, not codes.")
     precision: Literal["auto", "fp32", "bf16"] = "auto"

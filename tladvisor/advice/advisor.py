@@ -204,6 +204,7 @@ def _hyperparams(facts: dict[str, Any], state: dict[str, Any], table: dict[str, 
         max_length=backbone_len if modality == "text" else None,
         early_stopping_patience=int(defaults.get("early_stopping_patience", 3)),
         mixup=bool(state.get("mixup", False)),
+        retrain_on_all=bool(state.get("retrain_on_all", False)),
     )
 
 

@@ -64,6 +64,7 @@ class HyperParams(BaseModel):
     max_length: Optional[int] = None
     early_stopping_patience: int = 3
     mixup: bool = False
+    retrain_on_all: bool = False
 
 
 class Forecast(BaseModel):
@@ -187,6 +188,7 @@ class Recommendation(BaseModel):
             max_length=hp.max_length,
             early_stopping_patience=hp.early_stopping_patience,
             mixup=hp.mixup,
+            retrain_on_all=hp.retrain_on_all,
         )
         fields.update(overrides)
         return TrainConfig(**fields)

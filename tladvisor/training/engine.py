@@ -89,7 +89,7 @@ def _val_metrics(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
             "val_macro_f1": float(f1_score(labels, pred, average="macro", zero_division=0))}
 
 
-def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_loader, *, accelerator,
+def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_loader: Optional[Any], *, accelerator,
         epochs: int, warmup_ratio: float, weight_decay: float, patience: int, stage: str,
         checkpoint: Optional[Path] = None, progress: Optional[ProgressFn] = None, grad_clip: float = 1.0,
         train_mode: Optional[Callable[[nn.Module], None]] = None,
@@ -100,6 +100,7 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
 
     `train_mode(model)` sets train/eval per sub-module (e.g. frozen BatchNorm statistics);
     `batch_transform(inputs, labels)` may mix a training batch (MixUp) and return soft targets.
+    Without `val_loader` it runs all `epochs` (no early stopping) and keeps the last state.
     With `checkpoint`, each epoch is saved there and a later call resumes after the last saved epoch;
     `rewind_log(stage, epochs_done)` is then called first so that `log` can forget epochs logged but never saved.
     """
@@ -151,16 +152,16 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
                 progress({"stage": stage, "event": "step", "epoch": epoch + 1, "epochs": epochs,
                           "step": step + 1, "steps": len(train_loader), "loss": losses[-1]})
         t_train += time.perf_counter() - t0
-        probs, labels = predict_logits(model, val_loader, accelerator)
         record = {"stage": stage, "epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else float("nan"),
-                  "lr": scheduler.get_last_lr()[0], "epoch_s": round(time.perf_counter() - t0, 2),
-                  **_val_metrics(probs, labels)}
+                  "lr": scheduler.get_last_lr()[0], "epoch_s": round(time.perf_counter() - t0, 2)}
+        if val_loader is not None:
+            record.update(_val_metrics(*predict_logits(model, val_loader, accelerator)))
+            improved = record["val_macro_f1"] > best_val["val_macro_f1"]
+            if record["val_macro_f1"] >= best_val["val_macro_f1"]:  # on a tie, the longer-trained state wins
+                best_val = {k: v for k, v in record.items() if k.startswith("val_")}
+                best_state = copy.deepcopy(unwrapped.state_dict())
+            bad_epochs = 0 if improved else bad_epochs + 1
         history.append(record)
-        improved = record["val_macro_f1"] > best_val["val_macro_f1"]
-        if record["val_macro_f1"] >= best_val["val_macro_f1"]:  # on a tie, the longer-trained state wins
-            best_val = {k: v for k, v in record.items() if k.startswith("val_")}
-            best_state = copy.deepcopy(unwrapped.state_dict())
-        bad_epochs = 0 if improved else bad_epochs + 1
         if log and accelerator.is_main_process:
             log(record)
         if progress:
@@ -173,6 +174,8 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
                                            "history": history, "bad_epochs": bad_epochs, "best_val": best_val,
                                            "best_state": best_state, "rng": torch.get_rng_state()})
         accelerator.wait_for_everyone()
+    if val_loader is None:  # a fixed schedule: the last state is the result
+        best_state, best_val = copy.deepcopy(unwrapped.state_dict()), {}
     unwrapped.load_state_dict(best_state)
     return FitResult(best_state=best_state, best_val=best_val, history=history, epochs_run=len(history),
                      train_examples_per_s=seen / t_train if t_train else 0.0)

@@ -82,7 +82,9 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> bool:
     for stage in dict.fromkeys(h["stage"] for h in rows):
         hs = [h for h in rows if h["stage"] == stage]
         a1.plot([h["epoch"] for h in hs], [h["train_loss"] for h in hs], marker="o", label=stage)
-        a2.plot([h["epoch"] for h in hs], [h["val_macro_f1"] for h in hs], marker="o", label=stage)
+        scored = [h for h in hs if "val_macro_f1" in h]  # a retrain on train + validation has no score
+        if scored:
+            a2.plot([h["epoch"] for h in scored], [h["val_macro_f1"] for h in scored], marker="o", label=stage)
     a1.set_title("training loss")
     a2.set_title("validation macro-F1")
     for ax in (a1, a2):

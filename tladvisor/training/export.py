@@ -55,6 +55,12 @@ def _model_card(result: RunResult, audit_md: str, kind: str, info: dict[str, Any
     confusions = ("| true | predicted | count |\n|---|---|---|\n" + "\n".join(
         f"| {c['true']} | {c['predicted']} | {c['count']} |" for c in m.get("top_confusions", []))
         if m.get("top_confusions") else "None on the test split.")
+    retrain = m.get("retrained_on_all")
+    if retrain:
+        training_input += (f"\nAfter validation chose it, the {retrain['stage']} stage was trained again from the "
+                           f"pre-trained weights on train + validation ({retrain['examples']} rows, "
+                           f"{retrain['epochs']} epochs, {retrain['seconds']:.0f} s): the saved model and the test "
+                           "results below are that retrained model's; the validation scores are the first pass's.\n")
     example = "'some text'" if cfg.modality == "text" else "'image.jpg'"
     load = f"from tladvisor.training.predict import load_run\nrun = load_run('.')\nrun.predict([{example}])"
     return f"""# TL Advisor run: {Path(result.run_dir).name}

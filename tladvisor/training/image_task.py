@@ -96,7 +96,7 @@ class ImageTask:
 
     def split(self, name: str) -> tuple[list[str], list[int]]:
         index = {c: k for k, c in enumerate(self.classes)}
-        chosen = [i for i in self.items if i.split == name]
+        chosen = [i for i in self.items if i.split in name.split("+")]  # "train+val": both
         return [i.path for i in chosen], [index[i.label] for i in chosen]
 
     # --------------------------------------------------------------- model

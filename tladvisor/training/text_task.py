@@ -116,13 +116,13 @@ class TextTask:
 
     def split(self, name: str) -> tuple[list[str], list[int]]:
         index = {c: k for k, c in enumerate(self.classes)}
-        chosen = [r for r in self.rows if r.split == name]
+        chosen = [r for r in self.rows if r.split in name.split("+")]  # "train+val": both
         return [r.text for r in chosen], [index[r.label] for r in chosen]
 
     def synthetic_mask(self, name: str) -> np.ndarray:
         """True for the rows of split `name` that are class names rather than client examples (kept out of
         the probe's cross-validation folds, so they never score themselves)."""
-        return np.array([r.source == "<label name>" for r in self.rows if r.split == name], dtype=bool)
+        return np.array([r.source == "<label name>" for r in self.rows if r.split in name.split("+")], dtype=bool)
 
     # --------------------------------------------------------------- model
     def _load_encoder(self) -> None:
