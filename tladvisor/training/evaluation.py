@@ -22,7 +22,7 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, classes: list[
         "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
         "errors": int((y_pred != y_true).sum()),
         # how confident the right answers are, not only whether they win: a calibration check for the client
-        "log_loss": float(log_loss(y_true, np.clip(probs, 1e-7, 1.0), labels=labels)) if len(y_true) else float("nan"),
+        "log_loss": float(log_loss(y_true, _normalised(probs), labels=labels)) if len(y_true) else float("nan"),
         "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
                       for i, c in enumerate(classes)},
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
@@ -32,6 +32,12 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, classes: list[
         k = min(5, len(classes) - 1)
         out[f"top{k}_accuracy"] = float(top_k_accuracy_score(y_true, probs, k=k, labels=labels))
     return out
+
+
+def _normalised(probs: np.ndarray) -> np.ndarray:
+    """Probabilities clipped away from 0 and summing to 1 (bf16 softmax rows drift by ~1e-3)."""
+    p = np.clip(probs.astype(np.float64), 1e-7, 1.0)
+    return p / p.sum(axis=1, keepdims=True)
 
 
 def top_confusions(cm: list[list[int]], classes: list[str], k: int = 15) -> list[dict[str, Any]]:
