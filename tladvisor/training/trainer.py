@@ -249,7 +249,8 @@ def _choose_stage(keys: list[str], results: list[dict[str, Any]], n_val: int, fa
 
 
 def _retrain_on_all(task, config: TrainConfig, accelerator, stage: str, result: dict[str, Any],
-                    start_head: Optional[tuple], checkpoint: Path, log, progress) -> tuple[nn.Module, dict[str, Any]]:
+                    start_head: Optional[tuple], checkpoint: Path, log, rewind_log, progress
+                    ) -> tuple[nn.Module, dict[str, Any]]:
     """The kept fine-tuning stage trained again from the pre-trained weights on train + validation for the whole
     schedule (`config.epochs`), with the head choice validation made (the re-fitted one or its own).
 
@@ -264,12 +265,10 @@ def _retrain_on_all(task, config: TrainConfig, accelerator, stage: str, result: 
     if start_head is not None:  # the probe's head fitted on train + validation, as the first pass started from its own
         _set_head(model, *start_head)
     model, groups = _groups_for(stage, model, task, config)
-    epochs = config.epochs
     fr = fit(model, groups, task.loader("train+val", True, config.batch_size), None, accelerator=accelerator,
-             epochs=epochs, warmup_ratio=config.warmup_ratio, weight_decay=config.weight_decay,
+             epochs=config.epochs, warmup_ratio=config.warmup_ratio, weight_decay=config.weight_decay,
              patience=config.early_stopping_patience, stage=f"{stage}-retrain", checkpoint=checkpoint,
-             progress=progress, train_mode=task.train_mode, log=log,
-             rewind_log=lambda st, n: rewind_jsonl(checkpoint.parent.parent / "log.jsonl", st, n),
+             progress=progress, train_mode=task.train_mode, log=log, rewind_log=rewind_log,
              batch_transform=task.mixup() if config.mixup and hasattr(task, "mixup") else None)
     model = accelerator.unwrap_model(model)
     refit = result.get("refit_head") or {}
@@ -277,7 +276,7 @@ def _retrain_on_all(task, config: TrainConfig, accelerator, stage: str, result: 
         head = _refit_head(task, model, accelerator, refit["C"])
         if head is not None:
             _set_head(model, *head["head"])  # its final fit is on train + validation
-    return model, {"stage": stage, "epochs": epochs, "examples": len(task.split("train+val")[1]),
+    return model, {"stage": stage, "epochs": config.epochs, "examples": len(task.split("train+val")[1]),
                    "train_examples_per_s": round(fr.train_examples_per_s, 2),
                    "seconds": round(time.perf_counter() - t0, 2)}
 
@@ -351,6 +350,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
         state.set_status("running")
     ckpt_dir = run_dir / "checkpoints"
     log = lambda rec: append_jsonl(run_dir / "log.jsonl", rec)  # noqa: E731
+    rewind = lambda stage, epochs: rewind_jsonl(run_dir / "log.jsonl", stage, epochs)  # noqa: E731
     stage_results: list[dict[str, Any]] = []
     stage_models: dict[str, Any] = {}
     stage_probs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -389,7 +389,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
                          patience=config.early_stopping_patience, stage=f"{stage}" + (f"-{phase + 1}" if phases > 1 else ""),
                          checkpoint=ckpt_dir / f"{key}-{phase}-last.pt", progress=progress,
                          train_mode=task.train_mode, log=log,
-                         rewind_log=lambda st, n: rewind_jsonl(run_dir / "log.jsonl", st, n),
+                         rewind_log=rewind,
                          batch_transform=task.mixup() if config.mixup and hasattr(task, "mixup") else None)
                 model = accelerator.unwrap_model(model)
                 result = {**fr.best_val, "epochs_run": result.get("epochs_run", 0) + fr.epochs_run,
@@ -459,7 +459,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
                        stage_models[probe_key][1]["classifier_head.bias"]) if probe_key else None)
         tuned_result = stage_results[list(stage_models).index(tuned_key)]
         model, retrained = _retrain_on_all(task, config, accelerator, tuned_stage, tuned_result, start_head,
-                                           ckpt_dir / f"{tuned_key}-retrain-last.pt", log, progress)
+                                           ckpt_dir / f"{tuned_key}-retrain-last.pt", log, rewind, progress)
     else:
         if best_stage not in ("lora", "ensemble") and any(n.startswith("base_model.") for n in model.state_dict()):
             model = task.build_model(pretrained=config.pretrained)  # plain model for a non-LoRA best stage after LoRA
