@@ -256,8 +256,9 @@ def _retrain_on_all(task, config: TrainConfig, accelerator, stage: str, result: 
 
     With few examples the validation split is a tenth of them; once it has chosen the stage, leaving it out of
     the final model only costs accuracy. Nothing is left to validate on, so the schedule is fixed: the full one,
-    since an early-stopping point read off one example per class is noise (on BANKING77 at 10/class the full
-    16 epochs beat the first pass's best epoch count). The test split still scores the result.
+    since an early-stopping point read off one example per class is noise (on BANKING77 at 10/class, two samples
+    tried: retraining for the first pass's best epoch count gave 86.3% / 85.7%, the full 16 epochs 87.1% / 86.0%).
+    The test split still scores the result.
     """
     t0 = time.perf_counter()
     seed_everything(config.seed)
