@@ -23,6 +23,18 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "banking77"
 
 
+def banking77_files(data: Path, prefix: str) -> "tuple[Path, Path, Path] | None":
+    """(train.csv, test.csv, a fresh work dir whose feature cache the runs share), or None (said why) when the
+    data is absent."""
+    train_csv, test_csv = data / "train.csv", data / "test.csv"
+    if not train_csv.exists():
+        print(f"BANKING77 not found at {data}; pass --data (shared/data/banking77)", file=sys.stderr)
+        return None
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["TLADVISOR_CACHE"] = str(work / "cache")
+    return train_csv, test_csv, work
+
+
 def sample_per_class(src: Path, dst: Path, k: int, seed: int = 0) -> Path:
     import random
 
@@ -181,12 +193,10 @@ def main() -> int:
         print(write_markdown(json.loads((HERE / "results" / "text_banking77.json").read_text()),
                              HERE / "results" / "text_banking77.md"))
         return 0
-    train_csv, test_csv = args.data / "train.csv", args.data / "test.csv"
-    if not train_csv.exists():
-        print(f"BANKING77 not found at {args.data}; pass --data (shared/data/banking77)", file=sys.stderr)
+    files = banking77_files(args.data, "tl-bench-b77-")
+    if files is None:
         return 2
-    work = Path(tempfile.mkdtemp(prefix="tl-bench-b77-"))
-    os.environ["TLADVISOR_CACHE"] = str(work / "cache")
+    train_csv, test_csv, work = files
     few = sample_per_class(train_csv, work / "train_10pc.csv", 10)
     from tladvisor.training.engine import cpu_has_fast_bf16
 

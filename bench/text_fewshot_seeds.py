@@ -13,14 +13,13 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from text_banking77 import DEFAULT_DATA, reference_script, run, sample_per_class  # noqa: E402
+from text_banking77 import DEFAULT_DATA, banking77_files, reference_script, run, sample_per_class  # noqa: E402
 
 
 def summary(values: list[float]) -> str:
@@ -34,14 +33,12 @@ def main() -> int:
     ap.add_argument("--per-class", type=int, default=10)
     ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
     args = ap.parse_args()
-    train_csv, test_csv = args.data / "train.csv", args.data / "test.csv"
-    if not train_csv.exists():
-        print(f"BANKING77 not found at {args.data}; pass --data (shared/data/banking77)", file=sys.stderr)
+    files = banking77_files(args.data, "tl-bench-b77-seeds-")
+    if files is None:
         return 2
+    train_csv, test_csv, work = files
     from tladvisor.training.engine import cpu_has_fast_bf16
 
-    work = Path(tempfile.mkdtemp(prefix="tl-bench-b77-seeds-"))
-    os.environ["TLADVISOR_CACHE"] = str(work / "cache")
     rows = []
     for seed in args.seeds:
         data = sample_per_class(train_csv, work / f"train_{seed}.csv", args.per_class, seed=seed)
