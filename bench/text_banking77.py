@@ -59,7 +59,7 @@ def run(train_csv: Path, test_csv: Path, out: Path, strategy: str, plan: list[st
     from tladvisor.training.text_data import read_labelled_texts
     from tladvisor.training.trainer import train
 
-    rows, _, _ = read_labelled_texts(train_csv)
+    rows = read_labelled_texts(train_csv).rows
     classes = len({r.label for r in rows})
     rec = advise(ProjectBrief(task="text-classification", domain="customer-service", classes=classes,
                               per_class=len(rows) // classes, commercial=True))
@@ -100,8 +100,8 @@ def reference_script(train_csv: Path, test_csv: Path) -> dict:
         return np.concatenate(out)
 
     t0 = time.perf_counter()
-    tr, _, _ = read_labelled_texts(train_csv)
-    te, _, _ = read_labelled_texts(test_csv)
+    tr = read_labelled_texts(train_csv).rows
+    te = read_labelled_texts(test_csv).rows
     xtr, xte = embed([r.text for r in tr]), embed([r.text for r in te])
     clf = LogisticRegressionCV(Cs=10, cv=5, max_iter=3000).fit(xtr, [r.label for r in tr])
     acc = float((clf.predict(xte) == np.array([r.label for r in te])).mean())
@@ -116,7 +116,7 @@ def lora_throughput(train_csv: Path, precision: str, n: int = 1024) -> dict:
     from tladvisor.training.text_data import read_labelled_texts
     from tladvisor.training.text_models import TextClassifier, load_text_encoder, lora_target_modules
 
-    rows, _, _ = read_labelled_texts(train_csv)
+    rows = read_labelled_texts(train_csv).rows
     rows = rows[:n]
     labels = sorted({r.label for r in rows})
     enc = load_text_encoder("minilm_l6")

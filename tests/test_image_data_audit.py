@@ -47,7 +47,7 @@ def test_not_a_zip_and_bad_layouts_get_clear_messages(tmp_path):
     empty = tmp_path / "empty"
     make_image_folder(empty, per_class=3, classes=("a", "b"))
     (empty / "c").mkdir()
-    with pytest.raises(DataError, match="no images: c"):
+    with pytest.raises(DataError, match="no images: 'c'"):
         discover_images(empty)
     text = tmp_path / "labels.txt"
     text.write_text("x")

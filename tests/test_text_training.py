@@ -53,11 +53,12 @@ def test_bad_csvs_get_clear_messages(tmp_path):
     f = write_csv(tmp_path / "a.csv", [("hello", "x")], text_col="utterance")
     with pytest.raises(DataError, match=r"no column 'text' \(columns: label, utterance\).*--text-col"):
         read_labelled_texts(f)
-    rows, _, _ = read_labelled_texts(f, text_col="utterance")
+    rows = read_labelled_texts(f, text_col="utterance").rows
     assert rows[0].text == "hello"
-    f = write_csv(tmp_path / "b.csv", [("fine", "x"), ("no label here", ""), ("ok", "y")])
-    with pytest.raises(DataError, match=r"b.csv, line 3: empty label"):
-        read_labelled_texts(f)
+    f = write_csv(tmp_path / "b.csv", [("fine", "x"), ("no label here", ""), ("ok", "y"), ("nan one", "NaN"),
+                                       ("null one", "NULL"), ("none one", "None"), ("na one", "N/A")])
+    found = read_labelled_texts(f)  # missing labels are dropped and listed, never a class
+    assert [r.label for r in found.rows] == ["x", "y"] and found.missing_labels == [3, 5, 6, 7, 8]
     f = tmp_path / "c.csv"
     f.write_bytes(b"text,label\nfine,x\ncaf\xe9 au lait,y\n")
     with pytest.raises(DataError, match=r"c.csv, line 3: bytes that are not UTF-8"):
@@ -68,7 +69,7 @@ def test_bad_csvs_get_clear_messages(tmp_path):
         read_labelled_texts(f)
     f = tmp_path / "e.tsv"
     f.write_bytes("\ufefftext\tlabel\nbonjour\tx\n   \ty\nhallo\ty\n".encode("utf-8"))
-    rows, empty, bom = read_labelled_texts(f)
+    rows, empty, bom, _ = read_labelled_texts(f)
     assert [r.text for r in rows] == ["bonjour", "hallo"] and empty == [3] and bom
 
 
@@ -228,8 +229,9 @@ def test_bf16_run_reloads_in_bf16_and_predicts_what_training_measured(texts, tmp
     assert res.metrics["accuracy"] > 0.5  # chance is 1/3
     again = reloaded_test_metrics(res.run_dir, texts)
     assert again["confusion_matrix"] == res.metrics["confusion_matrix"]
-    # the same probabilities, not only the same winners: fp32 inference moves the log loss by ~1e-4
-    assert again["log_loss"] == pytest.approx(res.metrics["log_loss"], abs=1e-6)
+    # the same probabilities, not only the same winners: fp32 inference moves the log loss by ~1e-4; bf16 batches
+    # of another composition (training's length buckets vs predict's batches) move it by ~1e-6 on torch 2.14
+    assert again["log_loss"] == pytest.approx(res.metrics["log_loss"], abs=1e-5)
 
 
 def test_retrain_on_all_trains_the_kept_stage_again_on_train_and_validation(texts, tmp_path):

@@ -197,6 +197,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         from tladvisor.advice.brief import format_validation_error
 
         raise CliError(format_validation_error(exc)) from exc
+    except ValueError as exc:  # the advisor's refusals (e.g. a plan the engine cannot run)
+        raise CliError(str(exc)) from exc
     finally:
         progress.close()
     if os.environ.get("RANK", "0") != "0":  # under torchrun only the main process reports
@@ -222,6 +224,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             raise CliError(f"--file {args.file}: cannot read ({exc})") from exc
     if not inputs:
         raise CliError("give images / texts to predict, or --file with one text per line")
+    if args.top_k < 1:
+        raise CliError(f"--top-k: must be 1 or more (got {args.top_k})")
     try:
         run = load_run(args.run)
         preds = run.predict(inputs, top_k=args.top_k)
@@ -384,3 +388,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("tladvisor: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not a user error: one line for the user, the traceback on request
+        if os.environ.get("TLADVISOR_DEBUG"):
+            raise
+        print(f"tladvisor: internal error ({type(exc).__name__}: {str(exc)[:300]}); nothing already saved was "
+              "changed. Please report it; TLADVISOR_DEBUG=1 shows the traceback", file=sys.stderr)
+        return 1

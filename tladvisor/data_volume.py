@@ -12,7 +12,7 @@ def data_volume(data: str, text_col: str = "text", label_col: str = "label") -> 
     if Path(data).suffix.lower() in TEXT_EXTENSIONS:
         from tladvisor.training.text_data import read_labelled_texts
 
-        rows, _, _ = read_labelled_texts(data, text_col or "text", label_col or "label")
+        rows = read_labelled_texts(data, text_col or "text", label_col or "label").rows
         return "text-classification", len({r.label for r in rows}), len(rows)
     from tladvisor.training.image_data import discover_images
 

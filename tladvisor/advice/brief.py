@@ -112,6 +112,8 @@ class ProjectBrief(BaseModel):
     @model_validator(mode="after")
     def _consistent_volume(self) -> "ProjectBrief":
         if self.task == "ner":  # NER volume is counted in documents, not per entity type
+            if self.total is None and self.per_class is not None:  # "400 per entity type": about that many each
+                object.__setattr__(self, "total", self.per_class * (self.classes or 1))
             return self
         if self.per_class is None and self.total is not None and self.classes:
             object.__setattr__(self, "per_class", max(1, self.total // self.classes))

@@ -175,7 +175,7 @@ class Recommendation(BaseModel):
             backbone=chosen,
             strategy=strategy,
             plan=stages,
-            epochs=epochs or hp.epochs or 15,
+            epochs=epochs if epochs is not None else hp.epochs or 15,  # 0 is refused by TrainConfig, not replaced
             batch_size=hp.batch_size or 32,
             lr=(hp.stage_learning_rates.get(strategy) if strategy != "auto" else None) or hp.learning_rate or 1e-4,
             head_lr=hp.head_learning_rate or 1e-3,

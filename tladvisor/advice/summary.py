@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from tladvisor.advice.recommendation import Recommendation, band_text
+from tladvisor.safe_text import md
 
 
 def _pct(band) -> str:
@@ -27,7 +28,7 @@ def scoping_summary_markdown(rec: Recommendation) -> str:
     ] if c]
     hp = rec.hyperparams
     lines = [
-        f"# Scoping summary: {title}",
+        f"# Scoping summary: {md(title)}",
         f"*TL Advisor, {date.today().isoformat()}. Advice from rules and a model catalogue; confirm on your data.*",
         "",
         "## The project",
@@ -81,8 +82,6 @@ _CSS = ("body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;
 
 def scoping_summary_html(rec: Recommendation) -> str:
     """The same summary as a standalone HTML page (rendered by Python-Markdown)."""
-    import markdown  # imported here: only HTML export needs it
+    from tladvisor.safe_text import html_page
 
-    body = markdown.markdown(scoping_summary_markdown(rec), extensions=["tables"])
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>TL Advisor scoping summary</title>"
-            f"<style>{_CSS}</style></head><body>{body}</body></html>\n")
+    return html_page("TL Advisor scoping summary", _CSS, scoping_summary_markdown(rec))

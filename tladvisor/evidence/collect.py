@@ -9,6 +9,7 @@ from typing import Any, Callable, Optional
 
 from pydantic import BaseModel
 
+from tladvisor.safe_text import md
 from tladvisor.advice.calibration import CalibratedExpectation, calibrate
 from tladvisor.evidence.learning_curve import LearningCurve
 from tladvisor.evidence.mislabels import SuspectLabel
@@ -48,7 +49,7 @@ class Evidence(BaseModel):
 
     def to_markdown(self, thumbnails: Optional[dict[str, str]] = None) -> str:
         """The evidence section of a report; `thumbnails` maps image paths to an img src."""
-        lines = [f"**{self.n_examples:,} labelled examples, {len(self.classes)} classes; backbone `{self.backbone}`; "
+        lines = [f"**{self.n_examples:,} labelled examples, {len(self.classes)} classes; backbone {md(self.backbone)}; "
                  f"linear probe on frozen features: {self.probe_test_accuracy:.1%} on {self.n_test:,} held-out "
                  "examples.**", ""]
         if self.calibrated:
@@ -73,10 +74,9 @@ class Evidence(BaseModel):
                       f"**{self.mislabels_flagged}** example(s); the most suspicious:", "",
                       "| example | given label | looks like | p(given) |", "|---|---|---|---|"]
             for m in self.mislabels:
-                shown = (f"![{Path(m.item).name}]({thumbnails[m.item]}) {Path(m.item).name}"
-                         if thumbnails and m.item in thumbnails else
-                         (Path(m.item).name if self.modality == "image" else m.item[:120].replace("|", "/")))
-                lines.append(f"| {shown} | {m.given} | {m.suggested} ({m.suggested_probability:.0%}) | "
+                name = md(Path(m.item).name if self.modality == "image" else m.item, 120)
+                shown = (f"![{name}]({thumbnails[m.item]}) {name}" if thumbnails and m.item in thumbnails else name)
+                lines.append(f"| {shown} | {md(m.given)} | {md(m.suggested)} ({m.suggested_probability:.0%}) | "
                              f"{m.given_probability:.0%} |")
         return "\n".join(lines) + "\n"
 

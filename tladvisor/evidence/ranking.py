@@ -88,7 +88,7 @@ def sampled_copy(data: str, per_class: int, dest: Path, seed: int = 0, text_col:
     if Path(data).suffix.lower() in TEXT_SUFFIXES:
         from tladvisor.training.text_data import read_labelled_texts
 
-        rows, _, _ = read_labelled_texts(data, text_col, label_col)
+        rows = read_labelled_texts(data, text_col, label_col).rows
         by_label: dict[str, list] = {}
         for r in rows:
             by_label.setdefault(r.label, []).append(r)

@@ -12,6 +12,7 @@ from typing import Any, Optional
 from tladvisor.advice.messaging import render_messages
 from tladvisor.advice.recommendation import Recommendation, band_text
 from tladvisor.advice.summary import _CSS, scoping_summary_markdown
+from tladvisor.safe_text import html_page, md
 
 STAGE_PHRASES = {"linear_probe": "a new classification head on the frozen pre-trained backbone (feature extraction)",
                  "lora": "LoRA adapters on the pre-trained backbone plus a new head (base weights untouched)",
@@ -77,7 +78,7 @@ def measured_values(run_dir: str | Path, rec: Optional[Recommendation]) -> dict[
     }
     ev = _evidence(run)
     weakest = min(m["per_class"].items(), key=lambda kv: kv[1]["f1"])
-    values["weakest_sentence"] = (f"The weakest class today is **{weakest[0]}** (F1 {weakest[1]['f1']:.2f}): more "
+    values["weakest_sentence"] = (f"The weakest class today is **{md(weakest[0])}** (F1 {weakest[1]['f1']:.2f}): more "
                                   "examples of it pay off first. " if weakest[1]["f1"] < 0.999 else "")
     if ev is not None and ev.scratch is not None:
         values["scratch_sentence"] = (f"We checked this on your data: the same network trained from scratch reached "
@@ -140,19 +141,19 @@ def client_report_markdown(run_dir: str | Path, rec: Optional[Recommendation] = 
         raise FileNotFoundError(f"{run}: not a finished run (metrics.json / result.json missing)")
     cfg = result["config"]
     images = images if images is not None else {k: p for k, p in PLOTS if (run / p).exists()}
-    lines = [f"# Transfer-learning results: {rec.brief.project_name if rec and rec.brief.project_name else run.name}",
+    lines = [f"# Transfer-learning results: {md(rec.brief.project_name if rec and rec.brief.project_name else run.name)}",
              f"*TL Advisor, {date.today().isoformat()}. Measured on a held-out test split of the client's data.*", "",
              "## Results", "",
              f"**Test accuracy {m['accuracy']:.1%}**, macro-F1 {m['macro_f1']:.3f}: {m['errors']:,} errors in "
-             f"{m['n']:,} held-out {('texts' if cfg['modality'] == 'text' else 'images')}. Backbone `{cfg['backbone']}`; "
+             f"{m['n']:,} held-out {('texts' if cfg['modality'] == 'text' else 'images')}. Backbone {md(cfg['backbone'])}; "
              f"kept approach: {STAGE_PHRASES.get(m['best_stage'], m['best_stage'])}; training took "
              f"{_duration(result.get('wall_time_s', 0.0))}.", "",
              "| class | precision | recall | F1 | n |", "|---|---|---|---|---|"]
-    lines += [f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+    lines += [f"| {md(c)} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
               for c, v in m["per_class"].items()]
     if m.get("top_confusions"):
         lines += ["", "Most frequent confusions: " + "; ".join(
-            f"{c['true']} → {c['predicted']} ({c['count']})" for c in m["top_confusions"][:8]) + "."]
+            f"{md(c['true'])} → {md(c['predicted'])} ({c['count']})" for c in m["top_confusions"][:8]) + "."]
     lines += ["", "| stage tried | validation macro-F1 |", "|---|---|"]
     lines += [f"| {s['stage']} | {s.get('val_macro_f1', float('nan')):.4f} |" for s in result.get("stage_results", [])]
     for title, src in images.items():
@@ -204,16 +205,14 @@ def _thumbnails(run: Path, size: int = 64) -> dict[str, str]:
 
 def write_client_report(run_dir: str | Path, rec: Optional[Recommendation] = None) -> tuple[Path, Path]:
     """Write client-report.md and a standalone client-report.html (plots embedded) into the run directory."""
-    import markdown
+    from tladvisor.training.rundir import atomic_write_text
 
     run = Path(run_dir)
-    md = client_report_markdown(run, rec)
+    text = client_report_markdown(run, rec)
     embedded = {title: _data_uri((run / name).read_bytes()) for title, name in PLOTS if (run / name).exists()}
-    body = markdown.markdown(client_report_markdown(run, rec, images=embedded, thumbnails=_thumbnails(run)),
-                             extensions=["tables"])
-    html = (f"<!doctype html><html><head><meta charset='utf-8'><title>TL Advisor client report</title>"
-            f"<style>{_CSS}img{{max-width:100%}}</style></head><body>{body}</body></html>\n")
+    html = html_page("TL Advisor client report", _CSS + "img{max-width:100%}",
+                     client_report_markdown(run, rec, images=embedded, thumbnails=_thumbnails(run)))
     md_path, html_path = run / "client-report.md", run / "client-report.html"
-    md_path.write_text(md, encoding="utf-8")
-    html_path.write_text(html, encoding="utf-8")
+    atomic_write_text(md_path, text)
+    atomic_write_text(html_path, html)
     return md_path, html_path

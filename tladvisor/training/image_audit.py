@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
+from tladvisor.safe_text import md
 from tladvisor.training.audit_markdown import finding_sections
 
 from tladvisor.training.image_data import ImageItem, file_sha1, load_rgb
@@ -41,7 +42,7 @@ class AuditReport(BaseModel):
         rows = ["| class | images | " + " | ".join(self.per_split) + " |",
                 "|---|---|" + "---|" * len(self.per_split)]
         for c in self.classes:
-            rows.append(f"| {c} | {self.per_class.get(c, 0)} | "
+            rows.append(f"| {md(c)} | {self.per_class.get(c, 0)} | "
                         + " | ".join(str(self.per_split[s].get(c, 0)) for s in self.per_split) + " |")
         lines = [f"**{self.n_images} readable images in {len(self.classes)} classes** "
                  f"(imbalance max/min {self.imbalance_ratio:.1f}x)", "", *rows, ""]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".
 MAX_IMAGE_PIXELS = 64_000_000  # decompression-bomb guard (8k x 8k); PIL raises above 2x this
 MAX_ZIP_BYTES = 4 * 1024**3  # uncompressed total
 MAX_ZIP_ENTRIES = 200_000
-MAX_ZIP_RATIO = 200  # uncompressed / compressed for one entry
+MAX_ZIP_RATIO = 100  # uncompressed / compressed, for the whole archive (images barely compress: ~1-3x)
+ZIP_RATIO_FREE_BYTES = 16 * 1024**2  # below this much uncompressed data the ratio does not matter
+MAX_ENTRY_RATIO = 200  # one entry over 1 MiB expanding more than this is a bomb on its own
 SPLIT_NAMES = ("train", "val", "test")
 
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
@@ -42,35 +45,78 @@ class ImageDataset:
     classes: list[str]
     predefined_split: bool = False
     skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was left out and why (hidden folders, ...)
+
+
+def _check_zip_entries(name: str, infos: list[zipfile.ZipInfo], archive_bytes: int) -> None:
+    """Refuse unsafe entries (absolute paths, `..`, links) and bombs, from the archive's own listing."""
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise DataError(f"{name}: {len(infos):,} entries is over the limit of {MAX_ZIP_ENTRIES:,}")
+    total = 0
+    for info in infos:
+        entry = info.filename
+        parts = PurePosixPath(entry.replace("\\", "/")).parts
+        if entry.startswith(("/", "\\")) or (parts and parts[0].endswith(":")) or ".." in parts or "\x00" in entry:
+            raise DataError(f"{name}: refused unsafe entry '{entry[:120]}' (absolute path or '..'); "
+                            "re-create the zip from inside the data folder")
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise DataError(f"{name}: refused symbolic link entry '{entry[:120]}'")
+        if info.flag_bits & 0x1:
+            raise DataError(f"{name}: entry '{entry[:120]}' is encrypted; upload a zip without a password")
+        if info.file_size > 1 << 20 and info.file_size / max(1, info.compress_size) > MAX_ENTRY_RATIO:
+            raise DataError(f"{name}: entry '{entry[:120]}' expands {info.file_size / max(1, info.compress_size):.0f}x "
+                            "(possible decompression bomb); refused")
+        total += info.file_size
+    if total > MAX_ZIP_BYTES:
+        raise DataError(f"{name}: {total / 1e9:.1f} GB uncompressed is over the {MAX_ZIP_BYTES / 1e9:.0f} GB limit")
+    if total > ZIP_RATIO_FREE_BYTES and total / max(1, archive_bytes) > MAX_ZIP_RATIO:
+        raise DataError(f"{name}: {archive_bytes / 1e6:.1f} MB expands to {total / 1e9:.2f} GB "
+                        f"({total / max(1, archive_bytes):.0f}x; a zip of images expands about 1-3x): refused as a "
+                        "possible decompression bomb")
 
 
 def safe_extract_zip(archive: Path, dest: Path) -> Path:
-    """Extract a zip, refusing absolute paths, `..` components, links and decompression bombs."""
+    """Extract a zip, refusing absolute paths, `..` components, links, encrypted entries and decompression bombs.
+
+    The listing is checked first (sizes, total ratio); then every entry is streamed with a byte count, so an
+    archive whose headers understate the sizes is stopped at the limit, and a refused extraction leaves nothing.
+    """
+    archive, name = Path(archive), Path(archive).name
     try:
         zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError(f"{archive}: not a readable zip archive ({exc})") from exc
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > MAX_ZIP_ENTRIES:
-            raise DataError(f"{archive}: {len(infos)} entries is over the limit of {MAX_ZIP_ENTRIES}")
-        total = 0
-        for info in infos:
-            name = info.filename
-            parts = PurePosixPath(name.replace("\\", "/")).parts
-            if name.startswith(("/", "\\")) or (parts and parts[0].endswith(":")) or ".." in parts:
-                raise DataError(f"{archive}: refused unsafe entry '{name}' (absolute path or '..'); "
-                                "re-create the zip from inside the data folder")
-            if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                raise DataError(f"{archive}: refused symbolic link entry '{name}'")
-            total += info.file_size
-            if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO and info.file_size > 1 << 20:
-                raise DataError(f"{archive}: entry '{name}' expands {info.file_size / info.compress_size:.0f}x "
-                                "(possible decompression bomb); refused")
-        if total > MAX_ZIP_BYTES:
-            raise DataError(f"{archive}: {total / 1e9:.1f} GB uncompressed is over the {MAX_ZIP_BYTES / 1e9:.0f} GB limit")
-        dest.mkdir(parents=True, exist_ok=True)
-        zf.extractall(dest)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DataError(f"{name}: not a readable zip archive ({exc})") from exc
+    created = not dest.exists()
+    try:
+        with zf:
+            infos = zf.infolist()
+            archive_bytes = archive.stat().st_size
+            _check_zip_entries(name, infos, archive_bytes)
+            dest.mkdir(parents=True, exist_ok=True)
+            budget = min(MAX_ZIP_BYTES, max(ZIP_RATIO_FREE_BYTES, archive_bytes * MAX_ZIP_RATIO))
+            written = 0
+            for info in infos:
+                target = dest / PurePosixPath(info.filename.replace("\\", "/"))
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as out:
+                    while chunk := src.read(1 << 20):
+                        written += len(chunk)
+                        if written > budget:
+                            raise DataError(f"{name}: expands beyond {budget / 1e9:.2f} GB while extracting "
+                                            "(the archive's listing understates it): refused")
+                        out.write(chunk)
+    except DataError:
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise DataError(f"{name}: cannot extract ({reason}); re-create the zip and upload it again") from exc
     return dest
 
 
@@ -92,17 +138,23 @@ def _class_dirs(root: Path) -> list[Path]:
     return sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX")))
 
 
+def _hidden_dirs(root: Path) -> list[str]:
+    """Folders left out because their names start with '.' (hidden: .ipynb_checkpoints, .git, ...)."""
+    return sorted(d.name for d in root.iterdir() if d.is_dir() and d.name.startswith("."))
+
+
 def discover_images(source: str | Path, extract_to: Optional[Path] = None) -> ImageDataset:
     """Find labelled images in an ImageFolder layout (`class/*.jpg`, optionally under train/ val/ test/),
     a zip of one (extracted safely into `extract_to`)."""
     path = Path(source)
+    shown = path.name or str(source)
     if not path.exists():
-        raise DataError(f"{source}: no such file or folder")
+        raise DataError(f"{shown}: no such file or folder")
     if path.is_file():
         if path.suffix.lower() != ".zip":
-            raise DataError(f"{source}: expected a folder of class sub-folders or a .zip of one")
+            raise DataError(f"{shown}: expected a folder of class sub-folders or a .zip of one")
         if extract_to is None:
-            raise DataError(f"{source}: a zip needs a folder to extract into")
+            raise DataError(f"{shown}: a zip needs a folder to extract into")
         path = safe_extract_zip(path, extract_to)
     root = _data_root(path)
     top = {d.name.lower(): d for d in _class_dirs(root)}
@@ -123,13 +175,20 @@ def discover_images(source: str | Path, extract_to: Optional[Path] = None) -> Im
     all_dirs = {d.name for base, _ in layouts for d in _class_dirs(base)}
     empty = sorted(all_dirs - set(classes))
     if empty:
-        raise DataError(f"{source}: class folder(s) with no images: {', '.join(empty)}; "
+        raise DataError(f"{shown}: class folder(s) with no images: {', '.join(repr(e) for e in empty[:10])}; "
                         "add images or remove the folder")
     if len(classes) < 2:
-        found = f"only '{classes[0]}'" if classes else "none"
-        raise DataError(f"{source}: need at least 2 class folders with images (found {found}); "
-                        "layout: one sub-folder per class")
-    return ImageDataset(str(root), items, classes, predefined, skipped)
+        found = f"only {classes[0]!r}" if classes else "none"
+        loose = [f for f in root.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS]
+        hint = (f"; the {len(loose)} image(s) at the top level have no class: put each class in its own sub-folder"
+                if loose else "; layout: one sub-folder per class, e.g. ok/ and defect/")
+        raise DataError(f"{shown}: need at least 2 class folders with images (found {found}){hint}")
+    notes = [f"folder {h!r} was left out (names starting with '.' are hidden folders); rename it to use it as a class"
+             for base, _ in layouts for h in _hidden_dirs(base) if h not in (".git", ".ipynb_checkpoints", ".DS_Store")]
+    hidden_files = sum(1 for base, _ in layouts for d in _class_dirs(base) for f in d.rglob(".*") if f.is_file())
+    if hidden_files:
+        notes.append(f"{hidden_files} hidden file(s) (names starting with '.') were left out")
+    return ImageDataset(str(root), items, classes, predefined, skipped, notes)
 
 
 def load_rgb(path: str) -> Image.Image:

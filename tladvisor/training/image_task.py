@@ -14,7 +14,7 @@ from tladvisor.training.errors import DataError
 from tladvisor.training.features import FeatureCache, embed_cached
 from tladvisor.training.image_audit import AuditReport, audit_images, scan_images
 from tladvisor.training.image_data import ImageItem, discover_images, load_rgb
-from tladvisor.training.splits import carve_validation, split_items
+from tladvisor.training.splits import assign_splits
 from tladvisor.training.image_models import (ImageClassifier, create_image_backbone, lora_target_modules,
                                              parameter_groups)
 from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_json
@@ -66,29 +66,37 @@ class ImageTask:
         classes = sorted({i.label for i in readable})
         lost = sorted(set(dataset.classes) - set(classes))
         if lost:
-            raise DataError(f"{cfg.data}: every image of class(es) {', '.join(lost)} is unreadable "
-                            f"(see the audit); fix or remove them")
+            raise DataError(f"{Path(cfg.data).name}: every image of class(es) {', '.join(repr(c) for c in lost)} is "
+                            "unreadable: " + "; ".join(f"{Path(u['path']).name}: {u['error']}" for u in unreadable[:3])
+                            + "; fix or remove them")
         root = Path(dataset.root)
         rel = lambda p: str(Path(p).relative_to(root))  # noqa: E731
+        notes: list[str] = []
         if split_file.exists():  # resume: the recorded split is the truth
-            recorded = read_json(split_file)["assignments"]
+            recorded = read_json(split_file)
             for item in readable:
-                item.split = recorded.get(rel(item.path), item.split)
+                item.split = recorded["assignments"].get(rel(item.path), item.split)
+            notes = recorded.get("notes", [])
         elif not dataset.predefined_split:
-            for item, split in zip(readable, split_items(readable, [i.label for i in readable], cfg.val_fraction,
-                                                         cfg.test_fraction, cfg.seed)):
+            plan = assign_splits([i.label for i in readable], {"val": cfg.val_fraction, "test": cfg.test_fraction},
+                                 cfg.seed)
+            for item, split in zip(readable, plan.assignments):
                 item.split = split
+            notes = plan.notes
         elif not any(i.split == "val" for i in readable):  # train/test given: carve val out of train
             train = [i for i in readable if i.split == "train"]
-            for item, split in zip(train, carve_validation([i.label for i in train], cfg.val_fraction, cfg.seed)):
+            plan = assign_splits([i.label for i in train], {"val": cfg.val_fraction}, cfg.seed)
+            for item, split in zip(train, plan.assignments):
                 item.split = split
+            notes = plan.notes
         if not any(i.split == "test" for i in readable):  # train/val given: test = val
             for i in readable:
                 i.split = "test" if i.split == "val" else i.split
         self.items, self.classes = readable, classes
         self.sha1 = {i.path: s["sha1"] for i, s in zip(readable, stats)}
         report = audit_images(readable, stats, classes, unreadable, dataset.skipped, root=dataset.root)
-        atomic_write_json(split_file, {"seed": cfg.seed, "root": dataset.root,
+        report.warnings += dataset.notes + notes
+        atomic_write_json(split_file, {"seed": cfg.seed, "root": dataset.root, "notes": notes,
                                        "assignments": {rel(i.path): i.split for i in readable}})
         atomic_write_json(self.run_dir / "audit.json", report.model_dump())
         atomic_write_text(self.run_dir / "audit.md", report.to_markdown())

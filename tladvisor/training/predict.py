@@ -63,6 +63,8 @@ class LoadedRun:
     def predict(self, inputs: list[str], top_k: int = 3) -> list[list[tuple[str, float]]]:
         """Top-k (label, probability) for each input."""
         probs = self.predict_proba(inputs)
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1 (got {top_k})")
         k = min(top_k, len(self.classes))
         values, idx = probs.topk(k, dim=-1)
         return [[(self.classes[i], float(v)) for v, i in zip(vs.tolist(), ids.tolist())]
@@ -90,15 +92,34 @@ def _build(info: dict[str, Any], run: Path):
 
 
 def load_run(run_dir: str | Path) -> LoadedRun:
-    """Rebuild the model of a finished run (fresh process; only the run directory is needed)."""
-    from safetensors.torch import load_file
+    """Rebuild the model of a finished run (fresh process; only the run directory is needed). A missing, damaged
+    or incomplete saved model is a RunDirError naming the file, never a traceback."""
+    from tladvisor.training.errors import BackboneUnavailableError
 
     run = Path(run_dir)
     info_path = run / "model" / "model_info.json"
     if not info_path.exists():
-        raise RunDirError(f"{run_dir}: no trained model here (model/model_info.json missing); "
+        raise RunDirError(f"{run.name}: no trained model here (model/model_info.json missing); "
                           "is the run finished? `tladvisor train --resume` continues an interrupted one")
+    try:
+        return _load(run, info_path)
+    except (RunDirError, BackboneUnavailableError):
+        raise
+    except Exception as exc:  # JSON, safetensors, PEFT, shape mismatches: all mean the files were damaged
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        raise RunDirError(f"{run.name}: the saved model is damaged or incomplete ({reason}); "
+                          "train again or restore the run directory from a copy") from exc
+
+
+def _load(run: Path, info_path: Path) -> LoadedRun:
+    from safetensors.torch import load_file
+
     info = read_json(info_path)
+    if not isinstance(info, dict):
+        raise ValueError("model_info.json does not hold an object")
+    missing = [k for k in ("kind", "classes", "backbone") if k not in info]
+    if missing:
+        raise KeyError(f"model_info.json lacks {', '.join(missing)}")
     model, tokenizer = _build(info, run)
     kind = info["kind"]
     if kind == "full":

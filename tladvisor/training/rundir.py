@@ -52,11 +52,31 @@ def read_json(path: Path) -> Any:
 def new_run_dir(out_dir: Optional[str], default_name: str, root: str = "runs") -> Path:
     """A fresh run directory. An existing non-empty one is never reused: that would overwrite a user's run."""
     path = Path(out_dir) if out_dir else Path(root) / f"{time.strftime('%Y%m%d-%H%M%S')}-{default_name}"
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"{path}: exists and is a file, not a folder; nothing was overwritten. "
+                          "Choose another --out")
     if path.exists() and any(path.iterdir()):
         raise RunDirError(f"{path}: run directory already exists and is not empty; nothing was overwritten. "
                           f"Use --resume {path} to continue it, or choose another --out")
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunDirError(f"{path}: cannot create the run directory ({exc.strerror or exc})") from exc
     return path
+
+
+def discard_run_dir(path: Path) -> None:
+    """Remove what a run that never started training wrote (its data was refused): an empty folder that existed
+    before stays, as an empty folder."""
+    import shutil
+
+    if not path.is_dir():
+        return
+    for child in path.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 class RunState:

@@ -10,13 +10,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from pydantic import BaseModel, Field
 
+from tladvisor.safe_text import md
 from tladvisor.training.audit_markdown import finding_sections
 
 from tladvisor.training.errors import DataError
+from tladvisor.training.labels import case_collisions, normalise_label
 
 TEXT_EXTENSIONS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".jsonl": None, ".ndjson": None}
 MAX_TEXT_FILE_BYTES = 1 << 30
@@ -52,18 +54,35 @@ def _decode(path: Path) -> tuple[str, bool]:
         raise DataError(f"{path}, line {line}: bytes that are not UTF-8 ({bad}); re-save the file as UTF-8") from exc
 
 
-def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: str = "label"
-                        ) -> tuple[list[TextRow], list[int], bool]:
-    """(rows, line numbers of empty texts that were dropped, file had a BOM). Clear errors name file and line."""
+class TextFile(NamedTuple):
+    """What `read_labelled_texts` found in one file."""
+
+    rows: list[TextRow]
+    empty: list[int]  # line numbers of texts that were empty (dropped)
+    bom: bool  # the file started with a UTF-8 byte-order mark
+    missing_labels: list[int] = []  # line numbers whose label was missing (empty, NaN, NULL, None, N/A: dropped)
+
+
+def _duplicate_columns(names: list[str]) -> list[str]:
+    seen: Counter = Counter(n.strip() for n in names)
+    return sorted(n for n, k in seen.items() if k > 1)
+
+
+def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: str = "label") -> TextFile:
+    """Labelled texts of a CSV / TSV / JSONL file. Rows with a missing label are dropped and listed, labels are
+    normalised (`tladvisor.training.labels`); clear errors name the file and the line or column."""
     path = Path(source)
     if not path.is_file():
-        raise DataError(f"{source}: no such file")
+        raise DataError(f"{path.name}: no such file")
     ext = path.suffix.lower()
     if ext not in TEXT_EXTENSIONS:
-        raise DataError(f"{source}: expected a .csv, .tsv or .jsonl file of labelled texts")
+        raise DataError(f"{path.name}: expected a .csv, .tsv or .jsonl file of labelled texts")
     if path.stat().st_size > MAX_TEXT_FILE_BYTES:
-        raise DataError(f"{source}: {path.stat().st_size / 1e9:.1f} GB is over the 1 GB limit for a text file")
+        raise DataError(f"{path.name}: {path.stat().st_size / 1e9:.1f} GB is over the 1 GB limit for a text file")
     text, bom = _decode(path)
+    name = path.name
+    if "\x00" in text:
+        raise DataError(f"{name}: contains NUL bytes; it looks like a binary file, not a UTF-8 text table")
     records: list[tuple[int, dict]] = []
     if TEXT_EXTENSIONS[ext] is None:
         for n, line in enumerate(text.splitlines(), 1):
@@ -72,38 +91,50 @@ def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: s
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{source}, line {n}: not valid JSON ({exc.msg})") from exc
+                raise DataError(f"{name}, line {n}: not valid JSON ({exc.msg})") from exc
             if not isinstance(obj, dict):
-                raise DataError(f"{source}, line {n}: expected a JSON object with '{text_col}' and '{label_col}'")
+                raise DataError(f"{name}, line {n}: expected a JSON object with '{text_col}' and '{label_col}'")
             records.append((n, obj))
         columns = set().union(*(r.keys() for _, r in records)) if records else set()
     else:
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=TEXT_EXTENSIONS[ext])
-        columns = set(reader.fieldnames or [])
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=TEXT_EXTENSIONS[ext])
         try:
+            header = next(reader, None) or []
+            dupes = _duplicate_columns(header)
+            if dupes:
+                raise DataError(f"{name}: column name(s) {', '.join(repr(d) for d in dupes)} appear more than once "
+                                "in the header; rename them so each column has its own name")
+            header = [h.strip() for h in header]
+            columns = set(header)
             for row in reader:
-                records.append((reader.line_num, row))
+                if not any(cell.strip() for cell in row):
+                    continue  # blank line
+                records.append((reader.line_num, dict(zip(header, row))))
         except csv.Error as exc:
-            raise DataError(f"{source}, line {reader.line_num}: {exc}") from exc
+            raise DataError(f"{name}, line {reader.line_num}: {exc}") from exc
     for col, flag, field in ((text_col, "--text-col", "Text column"), (label_col, "--label-col", "Label column")):
         if col not in columns:
-            raise DataError(f"{source}: no column '{col}' (columns: {', '.join(sorted(map(str, columns))) or 'none'}); "
+            shown = ", ".join(sorted(map(str, columns))[:20]) or "none"
+            raise DataError(f"{name}: no column '{col}' (columns: {shown}); "
                             f"name the right one with {flag} (in the app: the '{field}' field)")
-    rows, empty = [], []
+    if text_col == label_col:
+        raise DataError(f"{name}: the text and the label column are both '{text_col}'; name two different columns")
+    rows, empty, missing = [], [], []
     for n, rec in records:
-        label = rec.get(label_col)
-        label = "" if label is None else str(label).strip()
-        if not label:
-            raise DataError(f"{source}, line {n}: empty label in column '{label_col}'; fill it in or remove the row")
+        label = normalise_label(rec.get(label_col))
+        if label is None:
+            missing.append(n)
+            continue
         value = rec.get(text_col)
-        value = "" if value is None else str(value)
+        value = "" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         if not value.strip():
             empty.append(n)
             continue
         rows.append(TextRow(value, label, n, str(path)))
     if not rows:
-        raise DataError(f"{source}: no labelled texts found")
-    return rows, empty, bom
+        raise DataError(f"{name}: no labelled texts found"
+                        + (f" ({len(missing)} row(s) have no label in column '{label_col}')" if missing else ""))
+    return TextFile(rows, empty, bom, missing)
 
 
 class TextAuditReport(BaseModel):
@@ -114,6 +145,7 @@ class TextAuditReport(BaseModel):
     per_class: dict[str, int]
     per_split: dict[str, dict[str, int]] = Field(default_factory=dict)
     empty_texts: list[str] = Field(default_factory=list)
+    missing_labels: list[str] = Field(default_factory=list)
     exact_duplicates: list[list[str]] = Field(default_factory=list)
     leakage: list[dict[str, str]] = Field(default_factory=list)
     conflicting_labels: list[str] = Field(default_factory=list)
@@ -131,7 +163,7 @@ class TextAuditReport(BaseModel):
         if len(self.classes) <= 40:
             splits = list(self.per_split)
             lines += ["| class | rows | " + " | ".join(splits) + " |", "|---|---|" + "---|" * len(splits)]
-            lines += [f"| {c} | {self.per_class[c]} | " + " | ".join(str(self.per_split[s].get(c, 0)) for s in splits)
+            lines += [f"| {md(c)} | {self.per_class[c]} | " + " | ".join(str(self.per_split[s].get(c, 0)) for s in splits)
                       + " |" for c in self.classes]
         else:
             counts = sorted(self.per_class.values())
@@ -140,6 +172,7 @@ class TextAuditReport(BaseModel):
             lines += ["", f"Token length: median {self.token_length.get('median')}, p95 {self.token_length.get('p95')}; "
                       f"{self.too_long} text(s) exceed the model's max length {self.max_length} and are truncated."]
         lines += finding_sections([
+            ("Rows without a label (empty, NaN, NULL, None, N/A: skipped)", self.missing_labels),
             ("Empty or whitespace-only texts (skipped)", self.empty_texts),
             ("Exact duplicates", [" = ".join(g) for g in self.exact_duplicates]),
             ("Train/test leakage", [f"{x['a']} ({x['split_a']}) = {x['b']} ({x['split_b']})"
@@ -150,7 +183,8 @@ class TextAuditReport(BaseModel):
 
 
 def audit_texts(rows: list[TextRow], classes: list[str], empty: list[str], bom: bool,
-                lengths: Optional[list[int]] = None, max_length: Optional[int] = None) -> TextAuditReport:
+                lengths: Optional[list[int]] = None, max_length: Optional[int] = None,
+                missing_labels: Optional[list[str]] = None, notes: Optional[list[str]] = None) -> TextAuditReport:
     """Audit labelled texts whose splits are assigned; `lengths` are token counts (before truncation)."""
     import numpy as np
 
@@ -162,7 +196,7 @@ def audit_texts(rows: list[TextRow], classes: list[str], empty: list[str], bom: 
     order = {"train": 0, "val": 1, "test": 2}
     report = TextAuditReport(n_rows=len(rows), classes=classes, per_class=dict(per_class), bom=bom,
                              per_split={k: dict(v) for k, v in sorted(per_split.items(), key=lambda kv: order.get(kv[0], 9))},
-                             empty_texts=empty, max_length=max_length)
+                             empty_texts=empty, max_length=max_length, missing_labels=missing_labels or [])
     groups: dict[str, list[TextRow]] = {}
     for r in rows:
         groups.setdefault(r.key, []).append(r)
@@ -188,6 +222,11 @@ def audit_texts(rows: list[TextRow], classes: list[str], empty: list[str], bom: 
     report.imbalance_ratio = round(max(counts) / max(1, min(counts)), 2)
     if bom:
         report.warnings.append("the file starts with a UTF-8 byte-order mark (BOM); it was removed")
+    if report.missing_labels:
+        report.warnings.append(f"{len(report.missing_labels)} row(s) without a label were left out of training")
+    report.warnings += [f"labels that differ only in letter case are separate classes: {g}"
+                        for g in case_collisions(classes)]
+    report.warnings += notes or []
     if report.singleton_labels:
         report.warnings.append(f"labels seen only once (cannot be both trained and tested): "
                                f"{', '.join(report.singleton_labels[:10])}")

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tladvisor.schemas import TrainConfig
 from tladvisor.training.errors import DataError
 from tladvisor.training.features import FeatureCache, embed_cached
-from tladvisor.training.splits import carve_validation, split_items
+from tladvisor.training.splits import assign_splits
 from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_json
 from tladvisor.training.text_data import (TextAuditReport, TextRow, audit_texts, label_name_rows,
                                          read_labelled_texts)
@@ -72,40 +72,50 @@ class TextTask:
     # ---------------------------------------------------------------- data
     def prepare_data(self) -> TextAuditReport:
         cfg = self.config
-        rows, empty, bom = read_labelled_texts(cfg.data, cfg.text_col, cfg.label_col)
-        empty_at = [f"{Path(cfg.data).name}:{n}" for n in empty]
+        found = read_labelled_texts(cfg.data, cfg.text_col, cfg.label_col)
+        rows, bom = found.rows, found.bom
+        empty_at = [f"{Path(cfg.data).name}:{n}" for n in found.empty]
+        missing_at = [f"{Path(cfg.data).name}:{n}" for n in found.missing_labels]
         if cfg.test_data:
-            test_rows, test_empty, test_bom = read_labelled_texts(cfg.test_data, cfg.text_col, cfg.label_col)
+            test = read_labelled_texts(cfg.test_data, cfg.text_col, cfg.label_col)
+            test_rows = test.rows
             unseen = sorted({r.label for r in test_rows} - {r.label for r in rows})
             if unseen:
-                raise DataError(f"{cfg.test_data}: label(s) {', '.join(unseen[:10])} never appear in {cfg.data}")
-            empty_at += [f"{Path(cfg.test_data).name}:{n}" for n in test_empty]
-            bom = bom or test_bom
+                raise DataError(f"{Path(cfg.test_data).name}: label(s) {', '.join(repr(u) for u in unseen[:10])} "
+                                f"never appear in {Path(cfg.data).name}")
+            if Path(cfg.test_data).name == Path(cfg.data).name:
+                raise DataError(f"{Path(cfg.test_data).name}: the test file has the same name as the training file; "
+                                "rename one (rows are identified by file name and line)")
+            empty_at += [f"{Path(cfg.test_data).name}:{n}" for n in test.empty]
+            missing_at += [f"{Path(cfg.test_data).name}:{n}" for n in test.missing_labels]
+            bom = bom or test.bom
         else:
             test_rows = []
         classes = sorted({r.label for r in rows})
         if len(classes) < 2:
-            raise DataError(f"{cfg.data}: need at least 2 different labels in column '{cfg.label_col}' "
-                            f"(found {classes[0] if classes else 'none'})")
+            raise DataError(f"{Path(cfg.data).name}: need at least 2 different labels in column '{cfg.label_col}' "
+                            f"(found {repr(classes[0]) if classes else 'none'}); a classifier needs two classes "
+                            "or more, e.g. 'ok' and 'defect'")
         split_file = self.run_dir / "split.json"
         if split_file.exists():  # resume: the recorded split is the truth
-            recorded = read_json(split_file)["assignments"]
+            recorded = read_json(split_file)
             for r in rows + test_rows:
-                r.split = recorded[f"{Path(r.source).name}:{r.line}"]
-        elif test_rows:
-            for r, s in zip(rows, carve_validation([r.label for r in rows], cfg.val_fraction, cfg.seed)):
+                r.split = recorded["assignments"][f"{Path(r.source).name}:{r.line}"]
+            notes = recorded.get("notes", [])
+        else:
+            fractions = {"val": cfg.val_fraction} if test_rows else {"val": cfg.val_fraction, "test": cfg.test_fraction}
+            plan = assign_splits([r.label for r in rows], fractions, cfg.seed)
+            for r, s in zip(rows, plan.assignments):
                 r.split = s
             for r in test_rows:
                 r.split = "test"
-        else:
-            for r, s in zip(rows, split_items(rows, [r.label for r in rows], cfg.val_fraction, cfg.test_fraction,
-                                              cfg.seed)):
-                r.split = s
+            notes = plan.notes
         self.rows, self.classes = rows + test_rows, classes
         self._load_encoder()
         lengths = self._token_lengths([r.text for r in self.rows], truncate=False)
-        report = audit_texts(self.rows, classes, empty_at, bom, lengths, self.encoder.max_length)
-        atomic_write_json(split_file, {"seed": cfg.seed, "assignments": {
+        report = audit_texts(self.rows, classes, empty_at, bom, lengths, self.encoder.max_length,
+                             missing_labels=missing_at, notes=notes)
+        atomic_write_json(split_file, {"seed": cfg.seed, "notes": notes, "assignments": {
             f"{Path(r.source).name}:{r.line}": r.split for r in self.rows}})
         atomic_write_json(self.run_dir / "audit.json", report.model_dump())
         atomic_write_text(self.run_dir / "audit.md", report.to_markdown())

@@ -14,10 +14,10 @@ from torch import nn
 
 from tladvisor.schemas import RunResult, TrainConfig
 from tladvisor.training.engine import ProgressFn, fit, make_accelerator, predict_logits, resolve_precision, seed_everything
-from tladvisor.training.errors import RunDirError
+from tladvisor.training.errors import DataError, RunDirError
 from tladvisor.training.evaluation import classification_metrics
-from tladvisor.training.rundir import (RunState, append_jsonl, atomic_torch_save, atomic_write_json, new_run_dir,
-                                      rewind_jsonl)
+from tladvisor.training.rundir import (RunState, append_jsonl, atomic_torch_save, atomic_write_json, discard_run_dir,
+                                      new_run_dir, rewind_jsonl)
 
 PROBE_CS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 
@@ -31,6 +31,19 @@ def make_task(config: TrainConfig, run_dir: Path):
     from tladvisor.training.text_task import TextTask
 
     return TextTask(config, run_dir)
+
+
+def check_splits(task) -> None:
+    """Refuse, with the reason, data the engine cannot train and test: a class without a training example (a
+    given train/ folder that lacks it) or nothing left to test on (every class a single example)."""
+    trained = set(task.split("train")[1])
+    untrained = [c for k, c in enumerate(task.classes) if k not in trained]
+    if untrained:
+        raise DataError(f"class(es) {', '.join(repr(c) for c in untrained[:10])} have no training example; "
+                        "add some to the training data or remove the class")
+    if not task.split("test")[1]:
+        raise DataError(f"no example is left to test on: each of the {len(task.classes)} classes has a single "
+                        "example; give at least 2 per class (10 or more for a meaningful score)")
 
 
 def _open_run(config: TrainConfig, resume: Optional[str], accelerator) -> tuple[TrainConfig, Path]:
@@ -82,7 +95,7 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
     then the probe's score in the choice, so every stage is judged on the same examples.
     """
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.metrics import f1_score, make_scorer
     from sklearn.preprocessing import StandardScaler
 
     t0 = time.perf_counter()
@@ -94,17 +107,20 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
     # class-name rows (text) always train and are never scored: folds are drawn over the client's examples only
     mask = getattr(task, "synthetic_mask", None)
     synthetic = (np.concatenate([mask("train"), mask("val")]) if mask else np.zeros(len(y), dtype=bool))
-    real, extra = np.flatnonzero(~synthetic), np.flatnonzero(synthetic)
-    folds = max(2, min(5, int(np.bincount(y[real]).min())))
-    cv = [(np.concatenate([real[a], extra]), real[b])
-          for a, b in StratifiedKFold(folds, shuffle=True, random_state=seed).split(real, y[real])]
-    # warm-started along the C path: ~2x faster than one fit per C and fold
+    cv = probe_folds(y, synthetic, seed)
     with warnings.catch_warnings():  # scikit-learn 1.8+ announces attribute changes we do not depend on
         warnings.simplefilter("ignore", FutureWarning)
-        clf = LogisticRegressionCV(Cs=PROBE_CS, cv=cv, scoring="f1_macro", max_iter=3000).fit(xs, y)
-    fold_scores = np.asarray(next(iter(clf.scores_.values()))).mean(axis=0)  # mean macro-F1 per C
-    best_c = float(clf.C_[0])
-    cv_f1 = float(fold_scores[PROBE_CS.index(best_c)]) if best_c in PROBE_CS else float(fold_scores.max())
+        if cv:
+            # warm-started along the C path: ~2x faster than one fit per C and fold. The scorer is a callable:
+            # scikit-learn 1.9's "f1_macro" string crashes LogisticRegressionCV on two classes (pos_label clash)
+            scorer = make_scorer(f1_score, average="macro", zero_division=0)
+            clf = LogisticRegressionCV(Cs=PROBE_CS, cv=cv, scoring=scorer, max_iter=3000).fit(xs, y)
+            fold_scores = np.asarray(next(iter(clf.scores_.values()))).mean(axis=0)  # mean macro-F1 per C
+            best_c = float(clf.C_[0])
+            cv_f1 = float(fold_scores[PROBE_CS.index(best_c)]) if best_c in PROBE_CS else float(fold_scores.max())
+        else:  # no class has two examples to hold one out: nothing to choose C with; the default stands
+            best_c, cv_f1 = 1.0, float("nan")
+            clf = LogisticRegression(C=best_c, max_iter=3000).fit(xs, y)
     probe_head = _head_weights(clf, scaler)
     _set_head(model, *probe_head)
     test_probs = clf.predict_proba(scaler.transform(feats["test"])) if len(feats["test"]) else np.zeros((0, 1))
@@ -125,9 +141,27 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
             return {"val_macro_f1": holdout, "val_kind": "validation split (head fitted on train only)",
                     "cv_macro_f1": cv_f1, "C": best_c, "seconds": round(time.perf_counter() - t0, 2),
                     "embedding": task.embed_stats, "_test_probs": test_probs, "_warm_head": warm_head}
-    return {"val_macro_f1": cv_f1, "val_kind": f"{folds}-fold CV",
+    return {"val_macro_f1": cv_f1, "val_kind": f"{len(cv)}-fold CV" if cv else "none (too few examples to score)",
             "C": best_c, "seconds": round(time.perf_counter() - t0, 2), "embedding": task.embed_stats,
             "_test_probs": test_probs, "_warm_head": warm_head}
+
+
+def probe_folds(y: np.ndarray, always_train: np.ndarray, seed: int, max_folds: int = 5
+                ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified CV folds (train indices, scored indices) that adapt to the smallest class: as many folds as the
+    smallest scored class has examples (2-5). Rows in `always_train` (class-name rows) and the examples of
+    classes with a single example are in every training part and never scored. Empty when fewer than two
+    classes can be scored (then there is nothing to cross-validate)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = np.bincount(y[~always_train], minlength=int(y.max()) + 1 if len(y) else 0)
+    scoreable = ~always_train & (counts[y] >= 2)
+    scored, fixed = np.flatnonzero(scoreable), np.flatnonzero(~scoreable)
+    if len(np.unique(y[scored])) < 2:
+        return []
+    folds = int(min(max_folds, np.bincount(y[scored])[np.unique(y[scored])].min()))
+    return [(np.concatenate([scored[a], fixed]), scored[b])
+            for a, b in StratifiedKFold(folds, shuffle=True, random_state=seed).split(scored, y[scored])]
 
 
 def _refit_head(task, model: nn.Module, accelerator, c: float) -> Optional[dict[str, Any]]:
@@ -335,11 +369,20 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     """
     t_start = time.perf_counter()
     accelerator = make_accelerator(config.precision)
+    existed = bool(config.out_dir) and Path(config.out_dir).exists()
     config, run_dir = _open_run(config, resume, accelerator)
     seed_everything(config.seed)
     task = make_task(config, run_dir)
-    audit = task.prepare_data()
     main = accelerator.is_main_process
+    try:
+        audit = task.prepare_data()
+        check_splits(task)
+    except DataError:
+        if not resume and main:  # refused data: leave no half-made run behind (an existing empty folder stays)
+            discard_run_dir(run_dir)
+            if not existed:
+                run_dir.rmdir()
+        raise
     if main:
         atomic_write_json(run_dir / "labels.json", {"classes": task.classes})
     if progress:
@@ -384,8 +427,9 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
             for phase in range(phases):
                 model, groups = _groups_for(stage, model, task, config, phase)
                 epochs = max(1, config.epochs // phases) if phases > 1 else config.epochs
+                val_loader = task.loader("val", False, config.batch_size) if task.split("val")[1] else None
                 fr = fit(model, groups, task.loader("train", True, config.batch_size),
-                         task.loader("val", False, config.batch_size), accelerator=accelerator, epochs=epochs,
+                         val_loader, accelerator=accelerator, epochs=epochs,
                          warmup_ratio=config.warmup_ratio, weight_decay=config.weight_decay,
                          patience=config.early_stopping_patience, stage=f"{stage}" + (f"-{phase + 1}" if phases > 1 else ""),
                          checkpoint=ckpt_dir / f"{key}-{phase}-last.pt", progress=progress,
@@ -393,10 +437,11 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
                          rewind_log=rewind,
                          batch_transform=task.mixup() if config.mixup and hasattr(task, "mixup") else None)
                 model = accelerator.unwrap_model(model)
-                result = {**fr.best_val, "epochs_run": result.get("epochs_run", 0) + fr.epochs_run,
+                result = {"val_macro_f1": float("nan"), **fr.best_val,  # nan: no validation example to score
+                          "epochs_run": result.get("epochs_run", 0) + fr.epochs_run,
                           "train_examples_per_s": round(fr.train_examples_per_s, 2),
                           "history": result["history"] + fr.history}
-            result["val_kind"] = "validation split"
+            result["val_kind"] = "validation split" if val_loader is not None else "none (no validation examples)"
             probe_c = next((r.get("C") for r in stage_results if r["stage"] == "linear_probe"), None)
             if config.modality == "text" and config.refit_head and probe_c:
                 refit = _refit_head(task, model, accelerator, probe_c)
@@ -434,7 +479,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     probe_head = None
     ensemble = (_probe_lora_ensemble(task, model, accelerator, stage_models, stage_results, ckpt_dir,
                                      refit_val_probs.get(list(stage_models)[-1]))
-                if config.modality == "text" and config.ensemble else None)
+                if config.modality == "text" and config.ensemble and task.split("val")[1] else None)
     if ensemble is not None:
         ens_result, ens_probs, ens_y, probe_head = ensemble
         key = f"{len(stage_models)}-ensemble"

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from tladvisor.safe_text import md
+
 
 def max_upload_bytes() -> int:
     """The largest upload the app accepts ($TLADVISOR_MAX_UPLOAD_MB, default 2048 MB)."""
@@ -95,7 +97,7 @@ def _metrics_markdown(result) -> str:
     lines = [f"### Test accuracy {m['accuracy']:.2%} · macro-F1 {m['macro_f1']:.3f}",
              f"{m['errors']} errors in {m['n']} held-out examples; kept stage **{m['best_stage']}**; "
              f"{result.wall_time_s:.0f} s.", "", "| class | precision | recall | F1 | n |", "|---|---|---|---|---|"]
-    lines += [f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+    lines += [f"| {md(c)} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
               for c, v in m["per_class"].items()]
     lines += ["", "| stage | validation macro-F1 | test accuracy |", "|---|---|---|"]
     lines += [f"| {s['stage']} | {s['val_macro_f1']:.4f} | {s.get('test_accuracy', float('nan')):.4f} |"
