@@ -36,7 +36,7 @@ def _start():
 def _send(message, history, state):
     from tladvisor.ui.chat import send
 
-    return ("", *_chat_view(send(message, history or [], state)))
+    return ("", *_chat_view(send(message, history or [], state)))  # send() never raises: the session survives
 
 
 def _audit(upload, history, state, text_col="text", label_col="label"):
@@ -203,7 +203,7 @@ def build_app() -> gr.Blocks:
         with gr.Tab("Predict"):
             with gr.Row():
                 with gr.Column(scale=1):
-                    run_pick = gr.Dropdown([], label="Finished run", allow_custom_value=True)
+                    run_pick = gr.Dropdown([], label="Finished run", allow_custom_value=False)
                     refresh = gr.Button("Refresh runs")
                     run_info = gr.Markdown()
                     image = gr.Image(label="Image (image runs)", type="filepath")

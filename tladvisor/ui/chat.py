@@ -59,14 +59,31 @@ def start() -> tuple:
 
 
 def send(message: str, history: list[dict[str, Any]], state: Optional[dict[str, Any]]) -> tuple:
-    """One user message (typed or a quick reply) -> the updated view."""
+    """One user message (typed or a quick reply) -> the updated view. Never raises: a message the dialogue
+    cannot handle gets an apology and the conversation so far is kept."""
     message = (message or "").strip()
-    if not message:
-        turn = dialogue_manager().respond(ChatState(**(state or {})), "")
+    if message:
+        history = history + [{"role": "user", "content": message}]
+    try:
+        before = ChatState(**(state or {}))
+    except Exception:  # a state from an older version of the app: start the brief again
+        log.exception("chat state could not be read; starting a fresh one")
+        before = ChatState()
+    try:
+        turn = dialogue_manager().respond(before, message)
         return _view(turn, history)
-    history = history + [{"role": "user", "content": message}]
-    turn = dialogue_manager().respond(ChatState(**(state or {})), message)
-    return _view(turn, history)
+    except Exception:
+        log.exception("chat turn failed on %r", message[:200])
+        history = history + [{"role": "assistant", "content": (
+            "Sorry, I could not process that message. Everything gathered so far is kept; please rephrase it, "
+            "or give one fact at a time (e.g. \"5 classes\", \"400 per class\").")}]
+        try:
+            rec = DialogueManager._recommend(before)  # the recommendation shown before this message stays
+        except Exception:
+            rec = None
+        return (history, before.model_dump(), brief_card(before),
+                scoping_summary_markdown(rec) if rec else NO_RECOMMENDATION, summary_files(rec),
+                *[""] * MAX_QUICK_REPLIES)
 
 
 def note(history: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:

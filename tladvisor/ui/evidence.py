@@ -17,7 +17,8 @@ def measure_evidence(upload: Optional[str], include_scratch: bool, work: Optiona
                      ) -> tuple[str, Optional[str], list[tuple[str, str]], dict[str, Any], list[str]]:
     """(evidence Markdown, learning-curve PNG, mislabel gallery, updated session work dict, files)."""
     from tladvisor.evidence.collect import collect_evidence
-    from tladvisor.ui.runs import check_upload_size, recommended_config, runs_root
+    from tladvisor.safe_text import md
+    from tladvisor.ui.runs import prepare_upload, public_message, recommended_config, runs_root
 
     work = dict(work or {})
     if not upload:
@@ -34,15 +35,15 @@ def measure_evidence(upload: Optional[str], include_scratch: bool, work: Optiona
         last_run = None  # a different upload: the evidence belongs to no trained run yet
     out = Path(last_run) / "evidence" if last_run else runs_root() / f"evidence-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
-        check_upload_size(upload)
-        rec, cfg = recommended_config(upload, brief=brief, text_col=text_col, label_col=label_col)
+        data = prepare_upload(upload)  # a zip is extracted once per upload, shared with the audit and training
+        rec, cfg = recommended_config(data, brief=brief, text_col=text_col, label_col=label_col)
         if out.exists():
             shutil.rmtree(out)  # re-measured: the newest evidence replaces the old one
-        ev = collect_evidence(upload, out, prior_band=rec.expectation.band, scratch_epochs=SCRATCH_EPOCHS
+        ev = collect_evidence(data, out, prior_band=rec.expectation.band, scratch_epochs=SCRATCH_EPOCHS
                               if include_scratch else 0, transfer_run=last_run, progress=say,
                               backbone=cfg.backbone, text_col=text_col, label_col=label_col)
     except Exception as exc:  # bad data, unavailable backbone: a message, the session goes on
-        return f"**Cannot measure evidence:** {exc}", None, [], work, []
+        return f"**Cannot measure evidence:** {md(public_message(exc), 600)}", None, [], work, []
     work.update(evidence_dir=str(out), evidence_upload=upload)
     files = [str(out / "evidence.md"), str(out / "evidence.json")]
     if last_run:

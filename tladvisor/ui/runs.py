@@ -42,6 +42,65 @@ def list_runs() -> list[str]:
     return [str(p) for p in sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)]
 
 
+def finished_run(run_dir: str) -> Path:
+    """The finished run `run_dir` names, only when it is one of the runs under the runs root (the app's API must
+    not open folders elsewhere on the server, `../` included); ValueError otherwise."""
+    runs = {Path(p).resolve() for p in list_runs()}
+    given = Path(str(run_dir))
+    for candidate in (given, runs_root() / given.name):  # the dropdown's value, or a bare run name
+        try:
+            resolved = candidate.resolve()
+        except (OSError, RuntimeError, ValueError):
+            continue
+        if resolved in runs:
+            return resolved
+    raise ValueError("unknown run; pick one from the list of finished runs")
+
+
+UPLOADS = ".uploads"  # extracted zips under the runs root, one folder per upload content
+
+
+def prepare_upload(upload: str) -> str:
+    """The path audit, evidence and training read for an upload: a text file as it is; a zip extracted once (into
+    the runs root, keyed by its content hash) and reused by every later step of the session."""
+    import hashlib
+
+    from tladvisor.training.image_data import safe_extract_zip
+
+    check_upload_size(upload)
+    src = Path(upload)
+    if src.suffix.lower() != ".zip":
+        return upload
+    digest = hashlib.sha1()
+    with open(src, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    dest = runs_root() / UPLOADS / digest.hexdigest()[:20]
+    done = dest / ".extracted"
+    if not done.exists():
+        tmp = dest.with_name(dest.name + f".{secrets.token_hex(3)}.tmp")
+        try:
+            safe_extract_zip(src, tmp / src.stem)
+            (tmp / ".extracted").write_text(src.name, encoding="utf-8")
+            if dest.exists():
+                shutil.rmtree(dest)  # a half-finished earlier attempt
+            tmp.rename(dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return str(dest / src.stem)
+
+
+def public_message(exc: BaseException) -> str:
+    """An error as a user may read it: server folders (temp uploads, the runs root, home) are cut to file names."""
+    import re
+
+    text = str(exc) or type(exc).__name__
+    prefixes = {tempfile.gettempdir(), str(runs_root().resolve()), str(Path.home()), os.getcwd()}
+    for prefix in sorted((p for p in prefixes if p and p != "/"), key=len, reverse=True):
+        text = re.sub(re.escape(prefix.rstrip("/")) + r"/(?:[^\s'\"]*/)?", "", text)
+    return text
+
+
 def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int] = None,
                        backbone: Optional[str] = None, out_dir: Optional[str] = None,
                        brief: Optional[dict[str, Any]] = None, text_col: str = "text", label_col: str = "label",
@@ -82,14 +141,21 @@ def audit_upload(upload: Optional[str], brief: Optional[dict[str, Any]] = None, 
     from tladvisor.training.trainer import make_task
 
     try:
-        check_upload_size(upload)
-        _, cfg = recommended_config(upload, brief=brief, text_col=text_col, label_col=label_col)
+        data = prepare_upload(upload)
+        _, cfg = recommended_config(data, brief=brief, text_col=text_col, label_col=label_col)
         with tempfile.TemporaryDirectory() as tmp:
             report = make_task(cfg, Path(tmp)).prepare_data()
     except Exception as exc:  # DataError, BackboneUnavailableError, ... : show it, keep the session
-        return f"**Cannot use this upload:** {exc}"
+        return f"**Cannot use this upload:** {md(public_message(exc), 600)}"
     return (f"**Plan:** {cfg.backbone}, stages {' -> '.join(cfg.stages())}, up to {cfg.epochs} epochs\n\n"
             + report.to_markdown())
+
+
+def _safe_stem(upload: str) -> str:
+    """The upload's name as part of a run folder name: letters, digits, '-' and '_' only, at most 40."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", Path(upload).stem)[:40].strip("-") or "data"
 
 
 def _metrics_markdown(result) -> str:
@@ -133,13 +199,13 @@ def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], 
                           f"({time.monotonic() - started:.0f} s so far)")
 
     try:
-        check_upload_size(upload)
-        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(upload).stem}-{strategy}-{secrets.token_hex(2)}"
-        rec, cfg = recommended_config(upload, strategy, epochs, backbone, out_dir=str(runs_root() / name), brief=brief,
+        data = prepare_upload(upload)
+        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{_safe_stem(upload)}-{strategy}-{secrets.token_hex(2)}"
+        rec, cfg = recommended_config(data, strategy, epochs, backbone, out_dir=str(runs_root() / name), brief=brief,
                                       text_col=text_col, label_col=label_col, evidence_dir=evidence_dir)
         result = train(cfg, progress=report)
     except Exception as exc:
-        return f"**Training stopped:** {exc}", None, None, []
+        return f"**Training stopped:** {md(public_message(exc), 600)}", None, None, []
     run = Path(result.run_dir)
     atomic_write_text(run / "recommendation.json", rec.model_dump_json(indent=2))
     if evidence_dir and Path(evidence_dir).is_dir():  # evidence measured before training goes into the report
@@ -149,7 +215,7 @@ def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], 
     files = [str(report_html), archive, str(run / "README.md")]
     cm = run / "confusion_matrix.png"
     curves = run / "curves.png"
-    return (_metrics_markdown(result) + f"\n\nRun directory: `{run}`", str(cm) if cm.exists() else None,
+    return (_metrics_markdown(result) + f"\n\nRun: `{run.name}`", str(cm) if cm.exists() else None,
             str(curves) if curves.exists() else None, files)
 
 
@@ -161,7 +227,7 @@ def predict(run_dir: Optional[str], image: Optional[str], text: Optional[str], t
     if not run_dir:
         return {}, "Pick a finished run."
     try:
-        run = load_run(run_dir)
+        run = load_run(finished_run(run_dir))
         if run.modality == "text":
             if not (text or "").strip():
                 return {}, "This is a text model: type a text."
@@ -171,7 +237,7 @@ def predict(run_dir: Optional[str], image: Optional[str], text: Optional[str], t
                 return {}, "This is an image model: drop an image."
             preds = run.predict([image], top_k=top_k)[0]
     except Exception as exc:
-        return {}, f"**Cannot predict:** {exc}"
+        return {}, f"**Cannot predict:** {md(public_message(exc), 600)}"
     return {label: p for label, p in preds}, f"{run.modality} model from `{Path(run_dir).name}`"
 
 
@@ -180,9 +246,12 @@ def run_summary(run_dir: Optional[str]) -> str:
     if not run_dir:
         return ""
     try:
-        metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
-        config = json.loads((Path(run_dir) / "config.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        return f"`{run_dir}`: incomplete run"
-    return (f"`{Path(run_dir).name}`: {config['modality']} · {config['backbone']} · kept {metrics['best_stage']} · "
-            f"test accuracy {metrics['accuracy']:.2%}")
+        run = finished_run(run_dir)
+        metrics = json.loads((run / "metrics.json").read_text())
+        config = json.loads((run / "config.json").read_text())
+        return (f"`{run.name}`: {config['modality']} · {md(config['backbone'])} · kept {metrics['best_stage']} · "
+                f"test accuracy {metrics['accuracy']:.2%}")
+    except ValueError as exc:  # not a run of this app (JSONDecodeError is a ValueError too)
+        return f"{md(public_message(exc))}"
+    except (OSError, KeyError, TypeError):
+        return f"`{Path(str(run_dir)).name}`: incomplete run"

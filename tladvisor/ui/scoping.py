@@ -34,11 +34,29 @@ def recommend(task, domain, classes, per_class, label_quality, commercial, edge,
 
 
 def summary_files(rec: Optional[Recommendation]) -> Optional[list[str]]:
-    """The scoping summary as Markdown and HTML files to download (None without a recommendation)."""
+    """The scoping summary as Markdown and HTML files to download (None without a recommendation).
+
+    One folder per distinct summary (named by its content hash) under one app folder in the temp dir: a chat
+    turn that changes nothing writes nothing new, and folders untouched for a day are removed."""
     if rec is None:
         return None
-    out = Path(tempfile.mkdtemp(prefix="tladvisor-summary-"))
+    import hashlib
+    import shutil
+    import time
+
+    text = scoping_summary_markdown(rec)
+    base = Path(tempfile.gettempdir()) / "tladvisor-summaries"
+    out = base / hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
     md_path, html_path = out / "scoping-summary.md", out / "scoping-summary.html"
-    md_path.write_text(scoping_summary_markdown(rec), encoding="utf-8")
-    html_path.write_text(scoping_summary_html(rec), encoding="utf-8")
+    if not html_path.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        md_path.write_text(text, encoding="utf-8")
+        html_path.write_text(scoping_summary_html(rec), encoding="utf-8")
+    now = time.time()
+    for old in base.iterdir():
+        try:
+            if old != out and now - old.stat().st_mtime > 86400:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue
     return [str(md_path), str(html_path)]
