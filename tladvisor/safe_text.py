@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Optional
 
 # underscores inside a word (card_arrival) are literal in Markdown; only those at a word's edge need escaping
 _MD_SPECIAL = re.compile(r"([\\`*\[\]|#!~]|(?<!\w)_|_(?!\w))")
@@ -21,6 +22,11 @@ def md(value: object, limit: int = 200) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def fmt_score(value: Optional[float], digits: int = 4) -> str:
+    """A score for a report table; 'n/a' where none was measured (no validation examples: saved as null or NaN)."""
+    return "n/a" if value is None or value != value else f"{value:.{digits}f}"
 
 
 def markdown_to_safe_html(markdown_text: str) -> str:

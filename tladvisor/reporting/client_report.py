@@ -12,7 +12,7 @@ from typing import Any, Optional
 from tladvisor.advice.messaging import render_messages
 from tladvisor.advice.recommendation import Recommendation, band_text
 from tladvisor.advice.summary import _CSS, scoping_summary_markdown
-from tladvisor.safe_text import html_page, md
+from tladvisor.safe_text import fmt_score, html_page, md
 
 STAGE_PHRASES = {"linear_probe": "a new classification head on the frozen pre-trained backbone (feature extraction)",
                  "lora": "LoRA adapters on the pre-trained backbone plus a new head (base weights untouched)",
@@ -155,7 +155,7 @@ def client_report_markdown(run_dir: str | Path, rec: Optional[Recommendation] = 
         lines += ["", "Most frequent confusions: " + "; ".join(
             f"{md(c['true'])} → {md(c['predicted'])} ({c['count']})" for c in m["top_confusions"][:8]) + "."]
     lines += ["", "| stage tried | validation macro-F1 |", "|---|---|"]
-    lines += [f"| {s['stage']} | {s.get('val_macro_f1', float('nan')):.4f} |" for s in result.get("stage_results", [])]
+    lines += [f"| {s['stage']} | {fmt_score(s.get('val_macro_f1'))} |" for s in result.get("stage_results", [])]
     for title, src in images.items():
         if title != "Learning curve":  # shown with the evidence
             lines += ["", f"![{title}]({src})"]

@@ -57,10 +57,12 @@ def plot_confusion_matrix(cm: list[list[int]], classes: list[str], path: Path, t
 
     arr = np.asarray(cm)
     size = max(4.0, 0.45 * len(classes) + 2)
+    # client labels as plain text: '$' would start matplotlib mathtext (and fail on "$5 fee$x"), long ones are cut
+    names = [(c if len(c) <= 30 else c[:29] + "…").replace("$", r"\$") for c in classes]
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(arr, cmap="Blues")
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
-    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xticks(range(len(classes)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)

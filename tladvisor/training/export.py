@@ -6,6 +6,7 @@ from typing import Any
 
 from torch import nn
 
+from tladvisor.safe_text import fmt_score, md
 from tladvisor.schemas import RunResult
 from tladvisor.training.evaluation import plot_confusion_matrix, plot_curves
 from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_jsonl
@@ -48,12 +49,12 @@ def _model_card(result: RunResult, audit_md: str, kind: str, info: dict[str, Any
     training_input = (f"\nBesides the client's examples, the training split held {extra_rows} class-name rows (each "
                       "class's name as a short text, e.g. `card_arrival` -> \"card arrival\"); they never enter "
                       "validation or test.\n" if extra_rows else "")
-    per_class = "\n".join(f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+    per_class = "\n".join(f"| {md(c)} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
                           for c, v in m["per_class"].items())
-    stages = "\n".join(f"| {s['stage']} | {s.get('val_macro_f1', float('nan')):.4f} ({s.get('val_kind', '')}) | "
+    stages = "\n".join(f"| {s['stage']} | {fmt_score(s.get('val_macro_f1'))} ({s.get('val_kind', '')}) | "
                        f"{s.get('epochs_run', '-')} |" for s in result.stage_results)
     confusions = ("| true | predicted | count |\n|---|---|---|\n" + "\n".join(
-        f"| {c['true']} | {c['predicted']} | {c['count']} |" for c in m.get("top_confusions", []))
+        f"| {md(c['true'])} | {md(c['predicted'])} | {c['count']} |" for c in m.get("top_confusions", []))
         if m.get("top_confusions") else "None on the test split.")
     retrain = m.get("retrained_on_all")
     if retrain:

@@ -69,7 +69,8 @@ def embed_cached(cache: FeatureCache, keys: list[str], sizes: dict[str, int],
             cache.put([keys[i] for i in miss], new)
         stats["seconds"] = round(time.perf_counter() - t0, 2)
     result, start = {}, 0
+    dim = len(next(iter(feats.values()))) if feats else 1  # an empty split keeps the feature width
     for name, count in sizes.items():
-        result[name] = np.stack([feats[start + k] for k in range(count)]) if count else np.zeros((0, 1))
+        result[name] = np.stack([feats[start + k] for k in range(count)]) if count else np.zeros((0, dim))
         start += count
     return result, stats

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from tladvisor.safe_text import md
+from tladvisor.safe_text import fmt_score, md
 
 
 def max_upload_bytes() -> int:
@@ -166,7 +166,7 @@ def _metrics_markdown(result) -> str:
     lines += [f"| {md(c)} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
               for c, v in m["per_class"].items()]
     lines += ["", "| stage | validation macro-F1 | test accuracy |", "|---|---|---|"]
-    lines += [f"| {s['stage']} | {s['val_macro_f1']:.4f} | {s.get('test_accuracy', float('nan')):.4f} |"
+    lines += [f"| {s['stage']} | {fmt_score(s.get('val_macro_f1'))} | {fmt_score(s.get('test_accuracy'))} |"
               for s in result.stage_results]
     return "\n".join(lines)
 
