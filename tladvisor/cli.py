@@ -203,12 +203,34 @@ def cmd_train(args: argparse.Namespace) -> int:
         progress.close()
     if os.environ.get("RANK", "0") != "0":  # under torchrun only the main process reports
         return 0
+    if args.report:
+        _write_report(result.run_dir)
     if getattr(args, "json", False):
         print(result.to_json())
     else:
         m = result.metrics
         print(f"Run {result.run_dir}: test accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} "
               f"({m['errors']} errors in {m['n']}), kept stage {m['best_stage']}, {result.wall_time_s:.1f} s")
+    return 0
+
+
+def _write_report(run_dir: str) -> None:
+    from tladvisor.reporting.client_report import write_client_report
+
+    try:
+        md_path, html_path = write_client_report(run_dir)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc)) from exc
+    except (OSError, ValueError, KeyError) as exc:  # damaged metrics / result files
+        raise CliError(f"{Path(run_dir).name}: cannot write the client report ({exc})") from exc
+    print(f"Client report written to {html_path} and {md_path.name}", file=sys.stderr)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    run = Path(args.run)
+    if not (run / "metrics.json").is_file():
+        raise CliError(f"{run.name}: not a finished run (metrics.json missing)")
+    _write_report(str(run))
     return 0
 
 
@@ -335,7 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", help="run directory (must not exist yet)")
     tr.add_argument("--resume", metavar="RUN", help="continue an interrupted run directory")
     tr.add_argument("--json", action="store_true", help="print the RunResult as JSON")
+    tr.add_argument("--report", action="store_true",
+                    help="also write the client report (client-report.html / .md) into the run directory")
     tr.set_defaults(func=cmd_train)
+
+    rp = sub.add_parser("report", help="write the client report (HTML and Markdown) of a finished run")
+    rp.add_argument("run", help="run directory")
+    rp.set_defaults(func=cmd_report)
 
     pr = sub.add_parser("predict", help="top-k labels for images or texts with a trained run")
     pr.add_argument("run", help="run directory")

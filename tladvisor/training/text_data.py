@@ -44,14 +44,14 @@ class TextRow:
 def _decode(path: Path) -> tuple[str, bool]:
     data = path.read_bytes()
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataError(f"{path}: the file is UTF-16; save it as UTF-8 and upload again")
+        raise DataError(f"{path.name}: the file is UTF-16; save it as UTF-8 and upload again")
     bom = data.startswith(b"\xef\xbb\xbf")
     try:
         return data.decode("utf-8-sig"), bom
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         bad = data[exc.start: exc.start + 4].hex(" ")
-        raise DataError(f"{path}, line {line}: bytes that are not UTF-8 ({bad}); re-save the file as UTF-8") from exc
+        raise DataError(f"{path.name}, line {line}: bytes that are not UTF-8 ({bad}); re-save the file as UTF-8") from exc
 
 
 class TextFile(NamedTuple):

@@ -14,7 +14,7 @@ from torch import nn
 
 from tladvisor.schemas import RunResult, TrainConfig
 from tladvisor.training.engine import ProgressFn, fit, make_accelerator, predict_logits, resolve_precision, seed_everything
-from tladvisor.training.errors import DataError, RunDirError
+from tladvisor.training.errors import BackboneUnavailableError, DataError, RunDirError
 from tladvisor.training.evaluation import classification_metrics
 from tladvisor.training.rundir import (RunState, append_jsonl, atomic_torch_save, atomic_write_json, discard_run_dir,
                                       new_run_dir, rewind_jsonl)
@@ -36,14 +36,15 @@ def make_task(config: TrainConfig, run_dir: Path):
 def check_splits(task) -> None:
     """Refuse, with the reason, data the engine cannot train and test: a class without a training example (a
     given train/ folder that lacks it) or nothing left to test on (every class a single example)."""
+    name = Path(task.config.data).name
     trained = set(task.split("train")[1])
     untrained = [c for k, c in enumerate(task.classes) if k not in trained]
     if untrained:
-        raise DataError(f"class(es) {', '.join(repr(c) for c in untrained[:10])} have no training example; "
+        raise DataError(f"{name}: class(es) {', '.join(repr(c) for c in untrained[:10])} have no training example; "
                         "add some to the training data or remove the class")
     if not task.split("test")[1]:
-        raise DataError(f"no example is left to test on: each of the {len(task.classes)} classes has a single "
-                        "example; give at least 2 per class (10 or more for a meaningful score)")
+        raise DataError(f"{name}: no example is left to test on: each of the {len(task.classes)} classes has a "
+                        "single example; give at least 2 per class (10 or more for a meaningful score)")
 
 
 def _open_run(config: TrainConfig, resume: Optional[str], accelerator) -> tuple[TrainConfig, Path]:
@@ -377,8 +378,9 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     try:
         audit = task.prepare_data()
         check_splits(task)
-    except DataError:
-        if not resume and main:  # refused data: leave no half-made run behind (an existing empty folder stays)
+        model = task.build_model(pretrained=config.pretrained)
+    except (DataError, BackboneUnavailableError):
+        if not resume and main:  # refused before training: leave no half-made run (an existing empty folder stays)
             discard_run_dir(run_dir)
             if not existed:
                 run_dir.rmdir()
@@ -387,7 +389,6 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
         atomic_write_json(run_dir / "labels.json", {"classes": task.classes})
     if progress:
         progress({"event": "audit", "audit": audit.model_dump()})
-    model = task.build_model(pretrained=config.pretrained)
     state = RunState(run_dir)  # every process reads the recorded progress ...
     accelerator.wait_for_everyone()  # ... before the main one can record more (else ranks disagree on stages)
     if main:
