@@ -357,6 +357,24 @@ def cases() -> list[Case]:
         return train(archive)
     c.append(Case("zip-with-macos-junk", "archives", macosx, "ok", check=per_class_in_metrics({"ok", "defect"})))
 
+    def zipped_csv(d: Path) -> list[str]:
+        csv_file(d / "tickets.csv", text_rows({"a": 6, "b": 6}))
+        with zipfile.ZipFile(d / "tickets.zip", "w") as zf:
+            zf.write(d / "tickets.csv", "tickets.csv")
+        (d / "tickets.csv").unlink()
+        return train(d / "tickets.zip")
+    c.append(Case("zip-holding-a-csv", "archives", zipped_csv, "refused", "give that file itself", True))
+
+    def backslash_zip(d: Path) -> list[str]:  # made on Windows: backslashes in entry names
+        base = image_folder(d / "src", two)
+        with zipfile.ZipFile(d / "win.zip", "w") as zf:
+            for f in sorted(base.rglob("*.png")):
+                zf.write(f, "defects\\" + str(f.relative_to(base)).replace("/", "\\"))
+        shutil.rmtree(d / "src")
+        return train(d / "win.zip")
+    c.append(Case("zip-with-windows-backslashes", "archives", backslash_zip, "ok",
+                  check=per_class_in_metrics({"ok", "defect"})))
+
     def not_zip(d: Path) -> list[str]:
         (d / "data.rar").write_bytes(b"Rar!\x1a\x07\x00" + os.urandom(100))
         return train(d / "data.rar")
@@ -431,6 +449,15 @@ def cases() -> list[Case]:
     txt("same-text-different-labels", lambda p: csv_file(p, text_rows({"a": 10, "b": 10}) +
                                                           [("contradictory ticket", "a"), ("contradictory ticket", "b")]),
         check=audit_says("Same text, different labels"))
+    txt("capitalised-column-names", lambda p: csv_file(p, text_rows({"a": 10, "b": 10}), header=("Text", "Label")))
+    txt("trailing-empty-columns", lambda p: csv_file(p, [(t, l, "", "") for t, l in text_rows({"a": 10, "b": 10})],
+                                                     header=("text", "label", "", "")))
+    txt("multi-label-jsonl", lambda p: p.write_text("".join(json.dumps({"text": t, "label": [l, "other"]}) + "\n"
+                                                          for t, l in text_rows({"a": 5, "b": 5}))),
+        file="texts.jsonl", expect="refused", message="one label per row", fast=True)
+    txt("windows-crlf-and-mac-cr", lambda p: p.write_bytes(
+        b"text,label\r\n" + b"\r\n".join(f"{t},{l}".encode() for t, l in text_rows({"a": 6, "b": 6})) + b"\r"
+        + b"\r".join(f"{t},{l}".encode() for t, l in text_rows({"a": 5, "b": 5}, seed=1)) + b"\r"))
     txt("case-variant-labels", lambda p: csv_file(p, text_rows({"Refund": 8, "refund": 8, "card": 8})),
         check=audit_says("differ only in letter case"))
 
@@ -441,6 +468,7 @@ def cases() -> list[Case]:
     small_csv = lambda d: csv_file(d / "t.csv", text_rows({"a": 8, "b": 8}))  # noqa: E731
     cli("epochs-zero", lambda d: train(small_csv(d), "--epochs", "0"), message="epochs")
     cli("epochs-negative", lambda d: train(small_csv(d), "--epochs", "-3"), message="epochs")
+    cli("seed-negative", lambda d: train(small_csv(d), "--seed", "-1"), message="seed")
     cli("lr-out-of-range", lambda d: train(small_csv(d), "--lr", "5"), message="lr")
 
     def out_is_file(d: Path) -> list[str]:

@@ -233,3 +233,44 @@ def test_any_small_text_set_trains_or_is_refused_clearly(tmp_path_factory, cache
         for page in (report, Path(res.run_dir) / "audit.md"):
             text = page.read_text(encoding="utf-8")
             assert "<b>c0</b>" not in text and "&lt;b&gt;c0&lt;/b&gt;" in text
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                HealthCheck.function_scoped_fixture])
+@given(classes=st.lists(file_names, min_size=2, max_size=4, unique_by=lambda s: s.strip().lower()),
+       per_class=st.lists(st.integers(1, 6), min_size=4, max_size=4),
+       modes=st.lists(st.sampled_from(IMAGE_MODES), min_size=4, max_size=4), zipped=st.booleans())
+def test_any_small_image_set_trains_or_is_refused_clearly(tmp_path_factory, cache_dir, monkeypatch, classes,
+                                                          per_class, modes, zipped):
+    """End to end: 2-4 classes of 1-6 images in any mode and with odd file and class names, as a folder or a
+    zip, train to a run covering every class, or stop with a DataError that leaves no run directory."""
+    pytest.importorskip("torch")
+    import zipfile
+
+    from tladvisor.schemas import TrainConfig
+    from tladvisor.training.trainer import train
+
+    assume(all(c.strip(" .") == c for c in classes))
+    monkeypatch.setenv("TLADVISOR_CACHE", str(cache_dir))
+    out = tmp_path_factory.mktemp("img-e2e")
+    rng = np.random.default_rng(len(classes))
+    for k, c in enumerate(classes):
+        (out / "data" / c).mkdir(parents=True)
+        for i in range(per_class[k]):
+            _write_image(out / "data" / c / f"{c[:8]} {i}", modes[(i + k) % 4], (24 + i, 20), rng)
+    data = out / "data"
+    if zipped:
+        with zipfile.ZipFile(out / "data.zip", "w") as zf:
+            for f in sorted(data.rglob("*")):
+                zf.write(f, f.relative_to(out))
+        data = out / "data.zip"
+    config = TrainConfig(modality="image", data=str(data), out_dir=str(out / "run"), backbone="efficientnet_lite0",
+                         strategy="linear_probe", resolution=32, precision="fp32")
+    try:
+        res = train(config)
+    except DataError as exc:
+        assert "example" in str(exc) or "class" in str(exc)
+        assert not (out / "run").exists()
+        return
+    assert set(res.metrics["per_class"]) == set(classes)
+    assert (Path(res.run_dir) / "model" / "model_info.json").exists()

@@ -53,7 +53,7 @@ class TrainConfig(BaseModel):
                               "'card arrival') when the labels are words, not codes.")
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     pretrained: bool = Field(True, description="False = random initialisation (the from-scratch baseline).")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32)
     text_col: str = "text"
     label_col: str = "label"
 

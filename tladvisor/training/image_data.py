@@ -180,8 +180,10 @@ def discover_images(source: str | Path, extract_to: Optional[Path] = None) -> Im
     if len(classes) < 2:
         found = f"only {classes[0]!r}" if classes else "none"
         loose = [f for f in root.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS]
+        tables = [f.name for f in root.rglob("*") if f.is_file() and f.suffix.lower() in (".csv", ".tsv", ".jsonl")]
         hint = (f"; the {len(loose)} image(s) at the top level have no class: put each class in its own sub-folder"
-                if loose else "; layout: one sub-folder per class, e.g. ok/ and defect/")
+                if loose else f"; it holds {tables[0]}: to train on texts, give that file itself" if tables
+                else "; layout: one sub-folder per class, e.g. ok/ and defect/")
         raise DataError(f"{shown}: need at least 2 class folders with images (found {found}){hint}")
     notes = [f"folder {h!r} was left out (names starting with '.' are hidden folders); rename it to use it as a class"
              for base, _ in layouts for h in _hidden_dirs(base) if h not in (".git", ".ipynb_checkpoints", ".DS_Store")]

@@ -64,8 +64,17 @@ class TextFile(NamedTuple):
 
 
 def _duplicate_columns(names: list[str]) -> list[str]:
-    seen: Counter = Counter(n.strip() for n in names)
+    """Column names given twice (unnamed columns, e.g. a spreadsheet's trailing commas, do not count)."""
+    seen: Counter = Counter(n.strip() for n in names if n.strip())
     return sorted(n for n, k in seen.items() if k > 1)
+
+
+def _resolve_column(wanted: str, columns: set[str]) -> Optional[str]:
+    """The column named `wanted`, or the one column that matches it ignoring case ('Text' for 'text')."""
+    if wanted in columns:
+        return wanted
+    folded = [c for c in columns if isinstance(c, str) and c.strip().casefold() == wanted.strip().casefold()]
+    return folded[0] if len(folded) == 1 else None
 
 
 def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: str = "label") -> TextFile:
@@ -112,15 +121,23 @@ def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: s
                 records.append((reader.line_num, dict(zip(header, row))))
         except csv.Error as exc:
             raise DataError(f"{name}, line {reader.line_num}: {exc}") from exc
+    resolved = []
     for col, flag, field in ((text_col, "--text-col", "Text column"), (label_col, "--label-col", "Label column")):
-        if col not in columns:
-            shown = ", ".join(sorted(map(str, columns))[:20]) or "none"
+        found_col = _resolve_column(col, columns)
+        if found_col is None:
+            shown = ", ".join(sorted(map(str, columns - {""}))[:20]) or "none"
             raise DataError(f"{name}: no column '{col}' (columns: {shown}); "
                             f"name the right one with {flag} (in the app: the '{field}' field)")
+        resolved.append(found_col)
+    text_col, label_col = resolved
     if text_col == label_col:
         raise DataError(f"{name}: the text and the label column are both '{text_col}'; name two different columns")
     rows, empty, missing = [], [], []
     for n, rec in records:
+        if isinstance(rec.get(label_col), (list, dict)) and rec.get(label_col):
+            raise DataError(f"{name}, line {n}: the label is a {type(rec[label_col]).__name__} "
+                            f"({json.dumps(rec[label_col])[:60]}); give one label per row (multi-label data is not "
+                            "supported: repeat the row once per label or combine the labels into one class name)")
         label = normalise_label(rec.get(label_col))
         if label is None:
             missing.append(n)
