@@ -16,7 +16,7 @@ from tladvisor.advice.domains import domains
 from tladvisor.ui.scoping import COMMERCIAL, recommend
 
 STRATEGIES = ["auto", "linear_probe", "lora", "partial", "progressive", "full"]
-UPLOAD_TYPES = [".zip", ".csv", ".tsv", ".jsonl"]
+UPLOAD_TYPES = [".zip", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json"]  # text_data.TEXT_EXTENSIONS + zip
 
 
 def _chat_view(view: tuple) -> tuple:

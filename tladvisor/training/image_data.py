@@ -22,6 +22,7 @@ MAX_ZIP_RATIO = 100  # uncompressed / compressed, for the whole archive (images 
 ZIP_RATIO_FREE_BYTES = 16 * 1024**2  # below this much uncompressed data the ratio does not matter
 MAX_ENTRY_RATIO = 200  # one entry over 1 MiB expanding more than this is a bomb on its own
 SPLIT_NAMES = ("train", "val", "test")
+SPREADSHEETS = {".xlsx", ".xls", ".xlsm", ".ods", ".numbers", ".parquet", ".feather"}
 
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is reported, never silently half-read
@@ -151,8 +152,12 @@ def discover_images(source: str | Path, extract_to: Optional[Path] = None) -> Im
     if not path.exists():
         raise DataError(f"{shown}: no such file or folder")
     if path.is_file():
+        if path.suffix.lower() in SPREADSHEETS:
+            raise DataError(f"{shown}: spreadsheets are not read directly; save it as CSV (UTF-8) with a text and a "
+                            "label column and give that file")
         if path.suffix.lower() != ".zip":
-            raise DataError(f"{shown}: expected a folder of class sub-folders or a .zip of one")
+            raise DataError(f"{shown}: expected a folder of class sub-folders or a .zip of one "
+                            "(texts: a .csv, .tsv, .jsonl or .json file)")
         if extract_to is None:
             raise DataError(f"{shown}: a zip needs a folder to extract into")
         path = safe_extract_zip(path, extract_to)

@@ -14,6 +14,7 @@ from tladvisor.training.errors import DataError
 from tladvisor.training.features import FeatureCache, embed_cached
 from tladvisor.training.image_audit import AuditReport, audit_images, scan_images
 from tladvisor.training.image_data import ImageItem, discover_images, load_rgb
+from tladvisor.training.labels import case_collisions
 from tladvisor.training.splits import assign_splits
 from tladvisor.training.image_models import (ImageClassifier, create_image_backbone, lora_target_modules,
                                              parameter_groups)
@@ -95,7 +96,8 @@ class ImageTask:
         self.items, self.classes = readable, classes
         self.sha1 = {i.path: s["sha1"] for i, s in zip(readable, stats)}
         report = audit_images(readable, stats, classes, unreadable, dataset.skipped, root=dataset.root)
-        report.warnings += dataset.notes + notes
+        report.warnings += dataset.notes + notes + [f"class folders that differ only in letter case are separate "
+                                                    f"classes: {g}" for g in case_collisions(classes)]
         atomic_write_json(split_file, {"seed": cfg.seed, "root": dataset.root, "notes": notes,
                                        "assignments": {rel(i.path): i.split for i in readable}})
         atomic_write_json(self.run_dir / "audit.json", report.model_dump())

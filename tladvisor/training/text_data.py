@@ -20,7 +20,8 @@ from tladvisor.training.audit_markdown import finding_sections
 from tladvisor.training.errors import DataError
 from tladvisor.training.labels import case_collisions, normalise_label
 
-TEXT_EXTENSIONS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".jsonl": None, ".ndjson": None}
+TEXT_EXTENSIONS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".jsonl": None, ".ndjson": None, ".json": None}
+CSV_DELIMITERS = (",", ";", "\t", "|")  # Excel writes ';' where the decimal mark is a comma (German, French, ...)
 MAX_TEXT_FILE_BYTES = 1 << 30
 csv.field_size_limit(10 * 1024 * 1024)
 
@@ -77,6 +78,49 @@ def _resolve_column(wanted: str, columns: set[str]) -> Optional[str]:
     return folded[0] if len(folded) == 1 else None
 
 
+def _csv_dialect(text: str, default: str) -> tuple[str, str, int]:
+    """(delimiter, text without an Excel `sep=;` line, lines removed). A .csv file's delimiter is the one its
+    header line uses most (outside quotes): spreadsheets in many locales save ';'-separated "CSV"."""
+    first, _, rest = text.partition("\n")
+    if first.strip().lower().startswith("sep=") and len(first.strip()) == 5:
+        return first.strip()[4], rest, 1
+    if default != ",":
+        return default, text, 0
+    unquoted = re.sub(r'"[^"]*"', "", first)
+    counts = {d: unquoted.count(d) for d in CSV_DELIMITERS}
+    best = max(counts, key=counts.get)
+    return (best if counts[best] > counts[","] else ","), text, 0
+
+
+def _json_records(text: str, name: str, ext: str) -> list[tuple[int, dict]]:
+    """(line or item number, object) from JSON Lines, or from a .json array of objects."""
+    if ext == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{name}, line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+        if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
+            data = next(iter(data.values()))  # {"data": [...]}
+        if not isinstance(data, list):
+            raise DataError(f"{name}: expected a JSON array of objects (or JSON Lines: one object per line)")
+        bad = next((i for i, obj in enumerate(data, 1) if not isinstance(obj, dict)), None)
+        if bad:
+            raise DataError(f"{name}, item {bad}: expected a JSON object with a text and a label")
+        return list(enumerate(data, 1))
+    records = []
+    for n, line in enumerate(text.split("\n"), 1):  # JSON Lines end at \n only (a text may hold U+2028)
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{name}, line {n}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(obj, dict):
+            raise DataError(f"{name}, line {n}: expected a JSON object with a text and a label")
+        records.append((n, obj))
+    return records
+
+
 def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: str = "label") -> TextFile:
     """Labelled texts of a CSV / TSV / JSONL file. Rows with a missing label are dropped and listed, labels are
     normalised (`tladvisor.training.labels`); clear errors name the file and the line or column."""
@@ -85,7 +129,7 @@ def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: s
         raise DataError(f"{path.name}: no such file")
     ext = path.suffix.lower()
     if ext not in TEXT_EXTENSIONS:
-        raise DataError(f"{path.name}: expected a .csv, .tsv or .jsonl file of labelled texts")
+        raise DataError(f"{path.name}: expected a .csv, .tsv, .jsonl or .json file of labelled texts")
     if path.stat().st_size > MAX_TEXT_FILE_BYTES:
         raise DataError(f"{path.name}: {path.stat().st_size / 1e9:.1f} GB is over the 1 GB limit for a text file")
     text, bom = _decode(path)
@@ -94,19 +138,11 @@ def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: s
         raise DataError(f"{name}: contains NUL bytes; it looks like a binary file, not a UTF-8 text table")
     records: list[tuple[int, dict]] = []
     if TEXT_EXTENSIONS[ext] is None:
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{name}, line {n}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(obj, dict):
-                raise DataError(f"{name}, line {n}: expected a JSON object with '{text_col}' and '{label_col}'")
-            records.append((n, obj))
+        records = _json_records(text, name, ext)
         columns = set().union(*(r.keys() for _, r in records)) if records else set()
     else:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=TEXT_EXTENSIONS[ext])
+        delimiter, text, skipped = _csv_dialect(text, TEXT_EXTENSIONS[ext])
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         try:
             header = next(reader, None) or []
             dupes = _duplicate_columns(header)
@@ -118,9 +154,9 @@ def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: s
             for row in reader:
                 if not any(cell.strip() for cell in row):
                     continue  # blank line
-                records.append((reader.line_num, dict(zip(header, row))))
+                records.append((reader.line_num + skipped, dict(zip(header, row))))
         except csv.Error as exc:
-            raise DataError(f"{name}, line {reader.line_num}: {exc}") from exc
+            raise DataError(f"{name}, line {reader.line_num + skipped}: {exc}") from exc
     resolved = []
     for col, flag, field in ((text_col, "--text-col", "Text column"), (label_col, "--label-col", "Label column")):
         found_col = _resolve_column(col, columns)
