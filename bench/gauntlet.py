@@ -526,6 +526,15 @@ def cases() -> list[Case]:
     cli("predict-empty-file", lambda d: ["predict", "prev", "--file", str((d / "e.txt").write_text("") and d / "e.txt"
                                                                           or d / "e.txt")],
         message="give images / texts", needs_run=True)
+    cli("evidence-tiny-two-class", lambda d: ["evidence", str(csv_file(d / "t.csv", text_rows({"spam": 4, "ham": 3}))),
+                                              "--out", "run/evidence", "--scratch-epochs", "1"], expect="ok",
+        fast=False)
+    cli("rank-class-of-one", lambda d: ["rank", str(image_folder(d / "data", {"ok": 6, "defect": 5, "rare": 1}))],
+        expect="ok", fast=False)
+    def evidence_hostile(d: Path) -> list[str]:
+        argv = hostile_zip([("../evil.txt", b"x")])(d)
+        return ["evidence", argv[1], "--out", "run/evidence"]
+    cli("evidence-hostile-zip", evidence_hostile, message="unsafe entry", check=not_exists("evil.txt", "../evil.txt"))
     cli("report-not-a-run", lambda d: ["report", str((d / "y").mkdir() or d / "y")], message="not a finished run")
     return c
 

@@ -124,7 +124,10 @@ def rank_backbones(data: str, candidates: Optional[list[str]] = None, sample_per
     from tladvisor.evidence.frozen import base_config, frozen_features
     from tladvisor.evidence.transferability import held_out_scores
 
-    work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="tladvisor-rank-"))
+    if work_dir is None:  # the sample and the candidates' splits are scratch: removed afterwards
+        with tempfile.TemporaryDirectory(prefix="tladvisor-rank-") as tmp:
+            return rank_backbones(data, candidates, sample_per_class, Path(tmp), seed, **config)
+    work_dir = Path(work_dir)
     sample = sampled_copy(data, sample_per_class, work_dir / "data", seed, str(config.get("text_col", "text")),
                           str(config.get("label_col", "label")))
     config = {k: v for k, v in config.items() if k not in ("text_col", "label_col")}
