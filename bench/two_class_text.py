@@ -3,7 +3,12 @@ different (card arrival vs lost or stolen card) to near-synonyms (card arrival v
 trained with the advisor's own plan through the CLI (`tladvisor train FILE.csv`), on all of the pair's BANKING77
 training queries, tested on the pair's official BANKING77 test queries (`--test`).
 
-Run:  python bench/two_class_text.py [--pairs N]
+Also, with `--tubespam DIR`: the YouTube Spam Collection (Alberto et al. 2015; UCI, CC BY 4.0), 1,956 comments,
+spam vs ham, in the train / val / test split of github.com/regularized-dp/regularized-data-programming (commit
+31b1fcccd6bfc55960aa9878a58d575f404ce6df, data/TubeSpam/TubeSpam_{train,val,test}.csv): trained on train + val,
+tested on test. Get it with the search tool's `fetch` (or git clone) and pass the folder holding the three files.
+
+Run:  python bench/two_class_text.py [--pairs N] [--tubespam DIR]
 Writes bench/results/two_class_text.json and two_class_text.md. Reads ../shared/data/banking77 (CC BY 4.0).
 """
 from __future__ import annotations
@@ -43,26 +48,49 @@ def _write(path: Path, rows: list[dict]) -> Path:
 def run_pair(a: str, b: str, work: Path) -> dict:
     train_csv = _write(work / f"{a}-vs-{b}.csv", _rows(DATA / "train.csv", (a, b)))
     test_csv = _write(work / f"{a}-vs-{b}-test.csv", _rows(DATA / "test.csv", (a, b)))
-    out = work / f"run-{a}-{b}"
+    return run_files(train_csv, test_csv, work / f"run-{a}-{b}", f"{a} vs {b}")
+
+
+def run_files(train_csv: Path, test_csv: Path, out: Path, name: str) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "tladvisor", "train", str(train_csv), "--test", str(test_csv),
                            "--out", str(out), "--json"], capture_output=True, text=True,
                           env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=3600)
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
-        return {"pair": f"{a} vs {b}", "error": proc.stderr.strip().splitlines()[-1][:300]}
+        return {"pair": name, "error": proc.stderr.strip().splitlines()[-1][:300]}
     res = json.loads(proc.stdout)
     m = res["metrics"]
-    return {"pair": f"{a} vs {b}", "train_rows": sum(1 for _ in open(train_csv)) - 1, "test_rows": m["n"],
+    probe = res["stage_results"][0]
+    return {"pair": name, "lexical": probe.get("lexical"), "train_rows": sum(1 for _ in open(train_csv)) - 1, "test_rows": m["n"],
             "plan": res["config"]["plan"], "kept": m["best_stage"], "accuracy": m["accuracy"],
             "macro_f1": m["macro_f1"], "errors": m["errors"], "seconds": round(seconds, 1),
             "stages": [{"stage": s["stage"], "val_macro_f1": s.get("val_macro_f1"), "test_accuracy":
                         s.get("test_accuracy")} for s in res["stage_results"]]}
 
 
+def run_tubespam(folder: Path, work: Path) -> dict:
+    rows = [r for s in ("train", "val") for r in csv.DictReader(open(folder / f"TubeSpam_{s}.csv", newline="",
+                                                                      encoding="utf-8"))]
+    train_csv = _write(work / "tubespam.csv", [{"text": r["text"], "label": "spam" if r["label"] == "1" else "ham"}
+                                               for r in rows])
+    test_csv = _write(work / "tubespam-test.csv", [{"text": r["text"], "label": "spam" if r["label"] == "1" else "ham"}
+                                                   for r in csv.DictReader(open(folder / "TubeSpam_test.csv", newline="",
+                                                                                encoding="utf-8"))])
+    return run_files(train_csv, test_csv, work / "run-tubespam", "YouTube spam vs ham")
+
+
+def _probe_cell(r: dict) -> str:
+    acc = r["stages"][0]["test_accuracy"]
+    lex = r.get("lexical")
+    return (f"{acc:.2%}" + (f", n-grams kept (CV {lex['embedding_cv_macro_f1']:.3f} -> {lex['cv_macro_f1']:.3f})"
+                            if lex else ", embedding only"))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pairs", type=int, default=len(PAIRS))
+    ap.add_argument("--tubespam", type=Path, help="folder with TubeSpam_{train,val,test}.csv (see the docstring)")
     args = ap.parse_args()
     if not (DATA / "train.csv").exists():
         print(f"BANKING77 not found at {DATA}; see ../shared/data/banking77/SOURCE.md", file=sys.stderr)
@@ -73,21 +101,29 @@ def main() -> int:
             r = {**run_pair(a, b, Path(tmp)), "kind": kind}
             print(json.dumps(r), flush=True)
             results.append(r)
+        if args.tubespam:
+            r = {**run_tubespam(args.tubespam, Path(tmp)), "kind": "spam (external, CC BY 4.0)"}
+            print(json.dumps(r), flush=True)
+            results.append(r)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    cmd = "python bench/two_class_text.py" + (f" --pairs {args.pairs}" if args.pairs != len(PAIRS) else "")
+    cmd = ("python bench/two_class_text.py" + (f" --pairs {args.pairs}" if args.pairs != len(PAIRS) else "")
+           + (" --tubespam DIR" if args.tubespam else ""))
     (out / "two_class_text.json").write_text(json.dumps({"command": cmd, "cpu_cores": os.cpu_count(),
                                                          "results": results}, indent=2) + "\n")
     lines = ["# Two-class text on real data (BANKING77 intent pairs, official test queries)", "",
              f"`{cmd}`: the advisor's plan through `tladvisor train FILE --test TEST`, {os.cpu_count()} CPU cores.", "",
-             "| pair | kind | train rows | test rows | plan | kept | test accuracy | macro-F1 | s |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "Probe column: the probe's test accuracy, and whether its cross-validation kept the character n-gram "
+             "features beside the embedding (CV macro-F1 embedding -> both).", "",
+             "| pair | kind | train rows | test rows | plan | kept | probe | test accuracy | macro-F1 | s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['pair']} | {r['kind']} | | | | | error: {r['error']} | | |")
+            lines.append(f"| {r['pair']} | {r['kind']} | | | | | | error: {r['error']} | | |")
         else:
             lines.append(f"| {r['pair']} | {r['kind']} | {r['train_rows']} | {r['test_rows']} | "
-                         f"{' -> '.join(r['plan'])} | {r['kept']} | {r['accuracy']:.2%} | {r['macro_f1']:.3f} | "
+                         f"{' -> '.join(r['plan'])} | {r['kept']} | {_probe_cell(r)} | {r['accuracy']:.2%} | "
+                         f"{r['macro_f1']:.3f} | "
                          f"{r['seconds']:.0f} |")
     (out / "two_class_text.md").write_text("\n".join(lines) + "\n")
     return 0 if all("error" not in r for r in results) else 1

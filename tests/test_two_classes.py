@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from imagegen import make_image_folder
@@ -78,3 +79,52 @@ def test_real_two_class_texts_train_through_the_cli_with_the_advisors_plan(tmp_p
     assert result["metrics"]["accuracy"] >= 0.85  # 16 held-out real queries; chance is 1/2
     assert sorted(result["metrics"]["per_class"]) == ["card_arrival", "lost_or_stolen_card"]
     assert result["config"]["plan"][0] == "linear_probe" and len(result["stage_results"]) >= 2
+
+
+def test_probe_with_character_ngrams_saves_reloads_and_predicts_what_training_measured(tmp_path, monkeypatch):
+    """When the probe keeps [embedding | character n-grams] (chosen by its cross-validation; forced here, since the
+    bundled encoder already separates these generated texts), the run saves the n-gram part beside the head, and
+    the reloaded run predicts exactly what training measured on the test split."""
+    from textgen import FILLERS, INTENTS
+
+    from tladvisor.training import trainer
+    from tladvisor.training.predict import load_run
+
+    monkeypatch.setattr(trainer, "LEXICAL_MARGIN", -1.0)
+    rng = np.random.default_rng(7)
+    templates = [t for ts in INTENTS.values() for t in ts]
+    rows = []
+    for label, code in (("ok", "zq-17"), ("flagged", "kx-94 http://bit.ly/x")):
+        for i in range(40):
+            text = templates[rng.integers(len(templates))].format(x=FILLERS[rng.integers(len(FILLERS))])
+            rows.append((f"{text} ref {code}", label))
+    data = write_csv(tmp_path / "codes.csv", rows)
+    res = trainer.train(TrainConfig(modality="text", task="text-classification", data=str(data),
+                                    out_dir=str(tmp_path / "r"), backbone="minilm_l6", strategy="linear_probe",
+                                    precision="fp32", label_names=False))
+    lexical = res.stage_results[0]["lexical"]
+    assert lexical["ngrams"] > 100 and 0 <= lexical["embedding_cv_macro_f1"] <= 1
+    assert res.metrics["accuracy"] >= 0.95, res.metrics
+    run = load_run(res.run_dir)
+    assert run.info["lexical"] and (Path(res.run_dir) / "model" / "lexical.safetensors").exists()
+    assert "character 2-5-gram" in (Path(res.run_dir) / "README.md").read_text()
+    split = json.loads((Path(res.run_dir) / "split.json").read_text())["assignments"]
+    test = [rows[int(k.split(":")[1]) - 2] for k, s in split.items() if s == "test"]
+    probs = run.predict_proba([t for t, _ in test]).numpy()
+    predicted = [run.classes[int(p.argmax())] for p in probs]
+    truth_index = [run.classes.index(lab) for _, lab in test]
+    matrix = [[sum(1 for t, p in zip(truth_index, predicted) if t == i and run.classes.index(p) == j)
+               for j in range(2)] for i in range(2)]
+    assert matrix == res.metrics["confusion_matrix"]
+    # the same probabilities, not only the same winners: without its n-gram part the reload's log loss moves
+    from tladvisor.training.evaluation import classification_metrics
+
+    again = classification_metrics(np.array(truth_index), probs, run.classes)
+    assert again["log_loss"] == pytest.approx(res.metrics["log_loss"], abs=1e-4)
+    import torch
+
+    without = run.model.model.eval()
+    with torch.no_grad():
+        plain = without(run._text_batch([t for t, _ in test])).softmax(-1).numpy()
+    assert classification_metrics(np.array(truth_index), plain, run.classes)["log_loss"] != pytest.approx(
+        res.metrics["log_loss"], abs=1e-4)

@@ -20,8 +20,14 @@ SAVED_AS = {"lora": "a PEFT LoRA adapter + head", "full": "full weights", "probe
 def _save_model(model: nn.Module, kind: str, model_dir: Path, info: dict[str, Any]) -> dict[str, str]:
     from safetensors.torch import save_file
 
+    from tladvisor.training.lexical import WithLexical
+
     model_dir.mkdir(parents=True, exist_ok=True)
     out = {}
+    if isinstance(model, WithLexical):  # the probe head's character n-gram part, beside the embedding head
+        model.lexical.save(model_dir)
+        out["lexical"] = "model/lexical.safetensors"
+        model = model.model
     if kind == "ensemble":  # the LoRA model as below, plus the frozen-encoder probe's head
         save_file({k: v.contiguous() for k, v in model.probe_head.state_dict().items()},
                   str(model_dir / "probe_head.safetensors"))
@@ -62,12 +68,14 @@ def _model_card(result: RunResult, audit_md: str, kind: str, info: dict[str, Any
                            f"pre-trained weights on train + validation ({retrain['examples']} rows, "
                            f"{retrain['epochs']} epochs, {retrain['seconds']:.0f} s): the saved model and the test "
                            "results below are that retrained model's; the validation scores are the first pass's.\n")
+    lexical = ("; the head also reads character 2-5-gram tf-idf features of the text, which beat the embedding "
+               "alone in the probe's cross-validation (model/lexical.safetensors)" if info.get("lexical") else "")
     example = "'some text'" if cfg.modality == "text" else "'image.jpg'"
     load = f"from tladvisor.training.predict import load_run\nrun = load_run('.')\nrun.predict([{example}])"
     return f"""# TL Advisor run: {Path(result.run_dir).name}
 
 Backbone `{cfg.backbone}`, strategy `{cfg.strategy}` (stages: {', '.join(cfg.stages())}); kept stage:
-**{m['best_stage']}** (saved as {SAVED_AS[kind]}).
+**{m['best_stage']}** (saved as {SAVED_AS[kind]}{lexical}).
 {training_input}
 ## Held-out test results
 Accuracy **{m['accuracy']:.4f}**, macro-F1 **{m['macro_f1']:.4f}** on {m['n']} test examples ({m['errors']} errors).
@@ -104,7 +112,8 @@ def export_run(result: RunResult, model: nn.Module, best_stage: str, task, audit
     run_dir = Path(result.run_dir)
     kind = {"linear_probe": "probe", "lora": "lora", "ensemble": "ensemble"}.get(best_stage, "full")
     # the precision it was evaluated in: predict runs the same autocast, so a reload predicts what training measured
-    info = {**task.model_info(), "classes": task.classes, "precision": result.metrics.get("precision", "fp32")}
+    info = {**task.model_info(), "classes": task.classes, "precision": result.metrics.get("precision", "fp32"),
+            "lexical": type(model).__name__ == "WithLexical"}
     artefacts = _save_model(model, kind, run_dir / "model", info)
     if hasattr(task, "save_preprocessing"):  # e.g. the tokenizer, so the run reloads from its directory alone
         task.save_preprocessing(run_dir / "model")

@@ -42,10 +42,11 @@ class LoadedRun:
                 raise RunDirError(f"{path}: cannot read image ({exc})") from exc
         return torch.stack(batch)
 
-    def _text_batch(self, inputs: list[str]) -> dict[str, torch.Tensor]:
+    def _text_batch(self, inputs: list[str]) -> dict[str, Any]:
         enc = self.tokenizer(list(inputs), padding=True, truncation=True, max_length=self.info["max_length"],
                              return_tensors="pt")
-        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+        # the raw texts ride along for a probe head that also reads character n-grams (training.lexical)
+        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "texts": list(inputs)}
 
     @torch.no_grad()
     def predict_proba(self, inputs: list[str], batch_size: int = 64) -> torch.Tensor:
@@ -137,5 +138,9 @@ def _load(run: Path, info_path: Path) -> LoadedRun:
             model = ProbeLoraEnsemble(model, head, info["probe_weight"])
     else:
         model.classifier_head.load_state_dict(load_file(str(run / "model" / "head.safetensors")))
+        if info.get("lexical"):
+            from tladvisor.training.lexical import LexicalTerm, WithLexical
+
+            model = WithLexical(model, LexicalTerm.load(run / "model"))
     model.eval()
     return LoadedRun(run, model, info["classes"], info, tokenizer)

@@ -16,6 +16,8 @@ from tladvisor.schemas import RunResult, TrainConfig
 from tladvisor.training.engine import ProgressFn, fit, make_accelerator, predict_logits, resolve_precision, seed_everything
 from tladvisor.training.errors import BackboneUnavailableError, DataError, RunDirError
 from tladvisor.training.evaluation import classification_metrics
+from tladvisor.training.lexical import (MAX_LEXICAL_CLASSES, MAX_LEXICAL_ROWS, LexicalTerm, WithLexical, combine,
+                                        fit_vectorizer)
 from tladvisor.training.rundir import (RunState, append_jsonl, atomic_torch_save, atomic_write_json, discard_run_dir,
                                       new_run_dir, rewind_jsonl)
 
@@ -122,9 +124,18 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
         else:  # no class has two examples to hold one out: nothing to choose C with; the default stands
             best_c, cv_f1 = 1.0, float("nan")
             clf = LogisticRegression(C=best_c, max_iter=3000).fit(xs, y)
-    probe_head = _head_weights(clf, scaler)
-    _set_head(model, *probe_head)
-    test_probs = clf.predict_proba(scaler.transform(feats["test"])) if len(feats["test"]) else np.zeros((0, 1))
+        lexical = _lexical_choice(task, xs, y, cv, cv_f1) if cv else None
+    if lexical is not None:  # [embedding | char n-grams] won the cross-validation
+        clf, vectorizer = lexical["clf"], lexical["vectorizer"]
+        emb_head, lex_w = _split_head(clf, scaler, xs.shape[1])
+        _set_head(model, *emb_head)
+        test_x = _lexical_x(scaler.transform(feats["test"]), vectorizer, task.split("test")[0])
+        test_probs = clf.predict_proba(test_x) if len(feats["test"]) else np.zeros((0, 1))
+    else:
+        _set_head(model, *_head_weights(clf, scaler))
+        test_probs = clf.predict_proba(scaler.transform(feats["test"])) if len(feats["test"]) else np.zeros((0, 1))
+    extra = ({"lexical": {k: v for k, v in lexical.items() if k not in ("clf", "vectorizer")},
+              "_lexical": LexicalTerm.from_fit(lexical["vectorizer"], lex_w)} if lexical is not None else {})
     warm_head = None
     if warm_start_next:
         n_train = len(feats["train"])
@@ -138,13 +149,63 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
             from sklearn.metrics import f1_score
 
             val_pred = train_clf.predict(train_scaler.transform(feats["val"]))
+            if lexical is not None:  # the same feature set, a head (and n-gram vocabulary) that never saw val
+                vec = fit_vectorizer(task.split("train")[0])
+                tx = train_scaler.transform(feats["train"])
+                lex_clf = LogisticRegression(C=lexical["C"], max_iter=3000).fit(
+                    _lexical_x(tx, vec, task.split("train")[0]), y[:n_train])
+                val_pred = lex_clf.predict(_lexical_x(train_scaler.transform(feats["val"]), vec, task.split("val")[0]))
             holdout = float(f1_score(y[n_train:], val_pred, average="macro", zero_division=0))
             return {"val_macro_f1": holdout, "val_kind": "validation split (head fitted on train only)",
-                    "cv_macro_f1": cv_f1, "C": best_c, "seconds": round(time.perf_counter() - t0, 2),
-                    "embedding": task.embed_stats, "_test_probs": test_probs, "_warm_head": warm_head}
-    return {"val_macro_f1": cv_f1, "val_kind": f"{len(cv)}-fold CV" if cv else "none (too few examples to score)",
+                    "cv_macro_f1": lexical["cv_macro_f1"] if lexical else cv_f1, "C": best_c,
+                    "seconds": round(time.perf_counter() - t0, 2), "embedding": task.embed_stats,
+                    "_test_probs": test_probs, "_warm_head": warm_head, **extra}
+    return {"val_macro_f1": lexical["cv_macro_f1"] if lexical else cv_f1,
+            "val_kind": f"{len(cv)}-fold CV" if cv else "none (too few examples to score)",
             "C": best_c, "seconds": round(time.perf_counter() - t0, 2), "embedding": task.embed_stats,
-            "_test_probs": test_probs, "_warm_head": warm_head}
+            "_test_probs": test_probs, "_warm_head": warm_head, **extra}
+
+
+LEXICAL_CS = [0.3, 1.0, 3.0, 10.0, 30.0, 100.0]  # sparse n-gram features want weaker regularisation than embeddings
+LEXICAL_MARGIN = 0.005  # cross-validated macro-F1 the n-grams must add to be kept (smaller gains are noise)
+
+
+def _lexical_x(x_std: np.ndarray, vectorizer, texts: list[str]):
+    return combine(x_std, vectorizer.transform(texts))
+
+
+def _lexical_choice(task, xs: np.ndarray, y: np.ndarray, cv, cv_f1: float) -> Optional[dict[str, Any]]:
+    """Text probes on few classes: also cross-validate [embedding | char n-gram tf-idf] on the same folds and keep it
+    when it scores higher by LEXICAL_MARGIN (tladvisor.training.lexical says why and what was measured)."""
+    if task.modality != "text" or len(task.classes) > MAX_LEXICAL_CLASSES or len(y) > MAX_LEXICAL_ROWS:
+        return None
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.metrics import f1_score, make_scorer
+
+    texts = task.split("train")[0] + task.split("val")[0]
+    try:
+        vectorizer = fit_vectorizer(texts)
+    except ValueError:  # no n-gram seen twice (tiny or one-word data): nothing to add
+        return None
+    x = _lexical_x(xs, vectorizer, texts)
+    clf = LogisticRegressionCV(Cs=LEXICAL_CS, cv=cv, scoring=make_scorer(f1_score, average="macro", zero_division=0),
+                               max_iter=3000).fit(x, y)
+    scores = np.asarray(next(iter(clf.scores_.values()))).mean(axis=0)
+    best = float(scores.max())
+    if not best > (cv_f1 if cv_f1 == cv_f1 else 0.0) + LEXICAL_MARGIN:
+        return None
+    return {"clf": clf, "vectorizer": vectorizer, "cv_macro_f1": best, "embedding_cv_macro_f1": cv_f1,
+            "C": float(clf.C_[0]), "ngrams": len(vectorizer.vocabulary_)}
+
+
+def _split_head(clf, scaler, width: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """A logistic regression on [standardised embedding / sqrt(width) | tf-idf] as (embedding head as Linear weights
+    with the scaling folded in, tf-idf weights per class)."""
+    coef = clf.coef_ if clf.coef_.shape[0] > 1 else np.vstack([-clf.coef_[0] / 2, clf.coef_[0] / 2])
+    bias = clf.intercept_ if clf.intercept_.shape[0] > 1 else np.array([-clf.intercept_[0] / 2, clf.intercept_[0] / 2])
+    emb = coef[:, :width] / np.sqrt(width)
+    w = emb / scaler.scale_
+    return (w, bias - (emb * scaler.mean_ / scaler.scale_).sum(1)), coef[:, width:]
 
 
 def probe_folds(y: np.ndarray, always_train: np.ndarray, seed: int, max_folds: int = 5
@@ -252,11 +313,14 @@ def _evaluate(model: nn.Module, task, config: TrainConfig, accelerator) -> tuple
     return predict_logits(model.to(accelerator.device), loader, accelerator)
 
 
-def _probe_probs(task, model: nn.Module, accelerator) -> tuple[np.ndarray, np.ndarray]:
+def _probe_probs(task, model: nn.Module, accelerator, lexical: Optional[LexicalTerm] = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Test (probabilities, labels) of a probe head from cached features (no forward pass when cached)."""
     feats = task.embed(model, ["test"], accelerator)["test"]
     with torch.no_grad():
         logits = model.classifier_head(torch.as_tensor(feats, dtype=torch.float32))
+        if lexical is not None:
+            logits = logits + lexical(task.split("test")[0])
     return logits.softmax(-1).numpy(), np.array(task.split("test")[1])
 
 
@@ -400,6 +464,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     stage_models: dict[str, Any] = {}
     stage_probs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     refit_val_probs: dict[str, np.ndarray] = {}  # train-only re-fit heads' validation predictions (ensemble scoring)
+    lexicals: dict[str, LexicalTerm] = {}  # probe stages whose head also reads character n-grams
     for idx, stage in enumerate(config.stages()):
         key = f"{idx}-{stage}"
         done = state.stage_done(key)
@@ -410,7 +475,9 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
             stage_results.append(done)
             stage_models[key] = (stage, {k: v.clone() for k, v in model.state_dict().items()})
             if stage == "linear_probe":  # cheap: the test features are cached
-                stage_probs[key] = _probe_probs(task, model, accelerator)
+                if (ckpt_dir / f"{key}-lexical").is_dir():
+                    lexicals[key] = LexicalTerm.load(ckpt_dir / f"{key}-lexical")
+                stage_probs[key] = _probe_probs(task, model, accelerator, lexicals.get(key))
                 if (ckpt_dir / f"{key}-warm-head.pt").exists():
                     _set_head(model, *torch.load(ckpt_dir / f"{key}-warm-head.pt", weights_only=False))
             continue
@@ -469,6 +536,11 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
         stage_results.append(result)
         stage_models[key] = (stage, {k: v.detach().clone() for k, v in model.state_dict().items()})
         warm_head = result.pop("_warm_head", None)
+        lexical = result.pop("_lexical", None)
+        if lexical is not None:
+            lexicals[key] = lexical
+            if main:
+                lexical.save(ckpt_dir / f"{key}-lexical")
         if warm_head is not None:  # the next stage starts from a head that never saw the validation split
             _set_head(model, *warm_head)
             if main:
@@ -519,6 +591,8 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
             linear.weight.copy_(probe_head[0])
             linear.bias.copy_(probe_head[1])
         model = ProbeLoraEnsemble(model, linear)
+    if best_stage == "linear_probe" and best_key in lexicals:
+        model = WithLexical(model, lexicals[best_key])
     probs, labels = (None if retrained else stage_probs.get(best_key)) or _evaluate(model, task, config, accelerator)
     metrics = classification_metrics(labels, probs, task.classes)
     metrics.update({"best_stage": best_stage, "precision": resolve_precision(config.precision),
