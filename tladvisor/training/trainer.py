@@ -150,11 +150,16 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
 
             val_pred = train_clf.predict(train_scaler.transform(feats["val"]))
             if lexical is not None:  # the same feature set, a head (and n-gram vocabulary) that never saw val
-                vec = fit_vectorizer(task.split("train")[0])
-                tx = train_scaler.transform(feats["train"])
-                lex_clf = LogisticRegression(C=lexical["C"], max_iter=3000).fit(
-                    _lexical_x(tx, vec, task.split("train")[0]), y[:n_train])
-                val_pred = lex_clf.predict(_lexical_x(train_scaler.transform(feats["val"]), vec, task.split("val")[0]))
+                try:
+                    vec = fit_vectorizer(task.split("train")[0])
+                except ValueError:  # too few training texts for a vocabulary: the embedding head's score stands
+                    vec = None
+                if vec is not None:
+                    tx = train_scaler.transform(feats["train"])
+                    lex_clf = LogisticRegression(C=lexical["C"], max_iter=3000).fit(
+                        _lexical_x(tx, vec, task.split("train")[0]), y[:n_train])
+                    val_pred = lex_clf.predict(_lexical_x(train_scaler.transform(feats["val"]), vec,
+                                                          task.split("val")[0]))
             holdout = float(f1_score(y[n_train:], val_pred, average="macro", zero_division=0))
             return {"val_macro_f1": holdout, "val_kind": "validation split (head fitted on train only)",
                     "cv_macro_f1": lexical["cv_macro_f1"] if lexical else cv_f1, "C": best_c,
@@ -552,7 +557,8 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     probe_head = None
     ensemble = (_probe_lora_ensemble(task, model, accelerator, stage_models, stage_results, ckpt_dir,
                                      refit_val_probs.get(list(stage_models)[-1]))
-                if config.modality == "text" and config.ensemble and task.split("val")[1] else None)
+                # a probe that reads n-grams has no embedding-only head to average with
+                if config.modality == "text" and config.ensemble and task.split("val")[1] and not lexicals else None)
     if ensemble is not None:
         ens_result, ens_probs, ens_y, probe_head = ensemble
         key = f"{len(stage_models)}-ensemble"
