@@ -62,7 +62,7 @@ def run_files(train_csv: Path, test_csv: Path, out: Path, name: str) -> dict:
     res = json.loads(proc.stdout)
     m = res["metrics"]
     probe = res["stage_results"][0]
-    return {"pair": name, "lexical": probe.get("lexical"), "train_rows": sum(1 for _ in open(train_csv)) - 1, "test_rows": m["n"],
+    return {"pair": name, "lexical": probe.get("lexical"), "train_rows": sum(1 for _ in csv.DictReader(open(train_csv, newline="", encoding="utf-8"))), "test_rows": m["n"],
             "plan": res["config"]["plan"], "kept": m["best_stage"], "accuracy": m["accuracy"],
             "macro_f1": m["macro_f1"], "errors": m["errors"], "seconds": round(seconds, 1),
             "stages": [{"stage": s["stage"], "val_macro_f1": s.get("val_macro_f1"), "test_accuracy":
@@ -111,7 +111,7 @@ def main() -> int:
            + (" --tubespam DIR" if args.tubespam else ""))
     (out / "two_class_text.json").write_text(json.dumps({"command": cmd, "cpu_cores": os.cpu_count(),
                                                          "results": results}, indent=2) + "\n")
-    lines = ["# Two-class text on real data (BANKING77 intent pairs, official test queries)", "",
+    lines = ["# Two-class text on real data (BANKING77 intent pairs on their official test queries; YouTube spam)", "",
              f"`{cmd}`: the advisor's plan through `tladvisor train FILE --test TEST`, {os.cpu_count()} CPU cores.", "",
              "Probe column: the probe's test accuracy, and whether its cross-validation kept the character n-gram "
              "features beside the embedding (CV macro-F1 embedding -> both).", "",
