@@ -203,6 +203,7 @@ def test_probe_lora_ensemble_saved_and_reloaded_predicts_what_training_measured(
     labels = sorted({y for _, y in rows})
     data = write_csv(tmp_path / "noisy.csv", [(t, labels[rng.integers(3)] if rng.random() < 0.25 else y) for t, y in rows])
     monkeypatch.setattr(trainer, "_choose_stage", lambda keys, results, n_val, favourite=0: keys[-1])  # force the ensemble
+    monkeypatch.setattr(trainer, "LEXICAL_MARGIN", 1.0)  # an n-gram probe has no embedding-only head to average
     res = trainer.train(cfg(data, tmp_path / "ens", strategy="auto", plan=["linear_probe", "lora"], epochs=2))
     ens = res.stage_results[-1]
     assert res.metrics["best_stage"] == "ensemble" and ens["members"] == ["0-linear_probe", "1-lora"]

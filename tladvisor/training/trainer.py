@@ -69,10 +69,16 @@ def _open_run(config: TrainConfig, resume: Optional[str], accelerator) -> tuple[
     return config, run_dir
 
 
-def _head_weights(clf, scaler) -> tuple[np.ndarray, np.ndarray]:
-    """A fitted (binary or multinomial) logistic regression on standardised features as Linear weights."""
+def _coef_bias(clf) -> tuple[np.ndarray, np.ndarray]:
+    """One row of weights and one bias per class (a binary fit's single row split symmetrically in two)."""
     coef = clf.coef_ if clf.coef_.shape[0] > 1 else np.vstack([-clf.coef_[0] / 2, clf.coef_[0] / 2])
     bias = clf.intercept_ if clf.intercept_.shape[0] > 1 else np.array([-clf.intercept_[0] / 2, clf.intercept_[0] / 2])
+    return coef, bias
+
+
+def _head_weights(clf, scaler) -> tuple[np.ndarray, np.ndarray]:
+    """A fitted (binary or multinomial) logistic regression on standardised features as Linear weights."""
+    coef, bias = _coef_bias(clf)
     return coef / scaler.scale_, bias - (coef * scaler.mean_ / scaler.scale_).sum(1)  # standardisation folded in
 
 
@@ -206,8 +212,7 @@ def _lexical_choice(task, xs: np.ndarray, y: np.ndarray, cv, cv_f1: float) -> Op
 def _split_head(clf, scaler, width: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
     """A logistic regression on [standardised embedding / sqrt(width) | tf-idf] as (embedding head as Linear weights
     with the scaling folded in, tf-idf weights per class)."""
-    coef = clf.coef_ if clf.coef_.shape[0] > 1 else np.vstack([-clf.coef_[0] / 2, clf.coef_[0] / 2])
-    bias = clf.intercept_ if clf.intercept_.shape[0] > 1 else np.array([-clf.intercept_[0] / 2, clf.intercept_[0] / 2])
+    coef, bias = _coef_bias(clf)
     emb = coef[:, :width] / np.sqrt(width)
     w = emb / scaler.scale_
     return (w, bias - (emb * scaler.mean_ / scaler.scale_).sum(1)), coef[:, width:]
