@@ -109,13 +109,11 @@ def safe_extract_zip(archive: Path, dest: Path) -> Path:
                             raise DataError(f"{name}: expands beyond {budget / 1e9:.2f} GB while extracting "
                                             "(the archive's listing understates it): refused")
                         out.write(chunk)
-    except DataError:
-        if created:
-            shutil.rmtree(dest, ignore_errors=True)
-        raise
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
-        if created:
+        if created:  # a refused or failed extraction leaves nothing behind
             shutil.rmtree(dest, ignore_errors=True)
+        if isinstance(exc, DataError):
+            raise
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
         raise DataError(f"{name}: cannot extract ({reason}); re-create the zip and upload it again") from exc
     return dest

@@ -152,8 +152,6 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
         if len(feats["val"]):
             # the score the next stage is compared with: the same validation split, a head that never saw it
             # (a cross-validated score on train+val is a different estimate and lost to noisier val scores)
-            from sklearn.metrics import f1_score
-
             val_pred = train_clf.predict(train_scaler.transform(feats["val"]))
             if lexical is not None:  # the same feature set, a head (and n-gram vocabulary) that never saw val
                 try:

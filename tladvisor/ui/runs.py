@@ -63,19 +63,13 @@ UPLOADS = ".uploads"  # extracted zips under the runs root, one folder per uploa
 def prepare_upload(upload: str) -> str:
     """The path audit, evidence and training read for an upload: a text file as it is; a zip extracted once (into
     the runs root, keyed by its content hash) and reused by every later step of the session."""
-    import hashlib
-
-    from tladvisor.training.image_data import safe_extract_zip
+    from tladvisor.training.image_data import file_sha1, safe_extract_zip
 
     check_upload_size(upload)
     src = Path(upload)
     if src.suffix.lower() != ".zip":
         return upload
-    digest = hashlib.sha1()
-    with open(src, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    dest = runs_root() / UPLOADS / digest.hexdigest()[:20]
+    dest = runs_root() / UPLOADS / file_sha1(str(src))[:20]
     done = dest / ".extracted"
     if not done.exists():
         tmp = dest.with_name(dest.name + f".{secrets.token_hex(3)}.tmp")
