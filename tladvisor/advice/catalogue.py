@@ -41,6 +41,7 @@ class Backbone(BaseModel):
     offline_package: Optional[str] = None
     advice_only: bool = False
     notes: str = ""
+    aliases: list[str] = Field(default_factory=list)  # what people call it when not by its name ("MiniLM")
 
     @property
     def size_class(self) -> str:

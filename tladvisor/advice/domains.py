@@ -17,6 +17,7 @@ def canonical_domain(text: str) -> Optional[str]:
     """The canonical domain for a name or synonym (case-insensitive), or None."""
     key = text.strip().lower().replace("_", " ")
     for name, entry in domains().items():
-        if key == name or key.replace(" ", "-") == name or key in [s.lower() for s in entry.get("synonyms", [])]:
+        words = [s.lower() for s in entry.get("synonyms", []) + entry.get("weak", [])]
+        if key == name or key.replace(" ", "-") == name or key in words:
             return name
     return None

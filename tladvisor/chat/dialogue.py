@@ -25,7 +25,31 @@ OPENING = ("Hi, I'm TL Advisor: tell me about the project and I'll recommend a p
 DONE_WORDS = r"^\s*(done|that'?s (all|it|everything)|show (me )?(the )?recommendation|finish|no more)\b"
 SKIP_WORDS = r"^\s*(skip|pass|next|later|no idea,? skip)\s*[.!]?\s*$"
 RESTART_WORDS = r"^\s*(start over|restart|reset|new project)\s*[.!]?\s*$"
-QUESTION_START = r"^\s*(why|what|how|is|are|can|could|should|would|does|do|which|when|explain|tell me|define)\b"
+QUESTION_WORDS = (r"(?:why|what|how|is|are|can|could|should|would|does|do|which|when|will|where|who|explain|tell me|"
+                  r"define|wie|was|warum|ist|sind|kann|können|reicht|pourquoi|comment|quel|quelle|est-ce|combien|"
+                  r"qué|que|cómo|cuánto|cuántos|puede|podemos|es)")
+QUESTION_START = rf"^\s*{QUESTION_WORDS}\b"
+
+
+def split_question(text: str) -> tuple[str, str]:
+    """(statements, questions) of one message: "we have 500 per class, is that enough?" ->
+    ("we have 500 per class", "is that enough?"). Statements fill slots; questions get answers."""
+    statements, questions = [], []
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        if not sentence:
+            continue
+        if sentence.rstrip().endswith("?"):
+            clause = re.search(rf"(?:[,;:]\s*|\s+(?:and|but|so|-)\s+){QUESTION_WORDS}\b", sentence, re.IGNORECASE)
+            if clause and not re.search(QUESTION_START, sentence, re.IGNORECASE):
+                statements.append(sentence[:clause.start()])
+                questions.append(sentence[clause.start():].lstrip(",;:- ").strip())
+            else:
+                questions.append(sentence)
+        elif re.search(QUESTION_START, sentence, re.IGNORECASE) and not extract(sentence):
+            questions.append(sentence)
+        else:
+            statements.append(sentence)
+    return " ".join(statements).strip(), " ".join(questions).strip()
 _LABELS = {"task": "Task", "domain": "Domain", "classes": "Classes", "per_class": "Examples per class",
            "total": "Examples in total", "label_quality": "Label quality", "unlabelled_data": "Unlabelled data",
            "commercial": "Commercial use", "edge": "Edge device", "latency_ms": "Latency budget (ms)",
@@ -40,6 +64,7 @@ class ChatState(BaseModel):
     skipped: list[str] = Field(default_factory=list)
     asked: Optional[str] = None  # the slot of the last question
     misses: int = 0  # answers in a row that filled nothing
+    language: Optional[str] = None  # the language the user writes in, once it is not English (de, fr, es)
 
 
 @dataclass
@@ -97,11 +122,20 @@ class DialogueManager:
         return Turn(f"{OPENING}\n\n{slot.question}", state, slot.quick_replies)
 
     def respond(self, state: ChatState, message: str) -> Turn:
-        """The advisor's reply to one user message."""
+        """The advisor's reply to one user message. Never raises: a failing step becomes a polite reply and
+        the conversation keeps everything it had."""
+        try:
+            return self._respond(state, message)
+        except Exception:  # the dialogue must outlive any bug in a handler; the log keeps the traceback
+            log.exception("chat turn failed for message %r", (message or "")[:200])
+            return self._fallback(state)
+
+    def _respond(self, state: ChatState, message: str) -> Turn:
         state = state.model_copy(deep=True)
-        text = (message or "").strip()
-        if not text:
-            return self._ask(state, "I didn't get any text.")
+        text = (message if isinstance(message, str) else str(message or "")).strip()
+        if not text or not re.search(r"\w", text):
+            return self._ask(state, "I didn't get any text." if not text else
+                             "I couldn't read any words in that. Describe the project in a sentence, or use the buttons.")
         if re.search(RESTART_WORDS, text, re.IGNORECASE):
             turn = self.opening()
             turn.reply = "Starting over. " + turn.reply
@@ -113,29 +147,56 @@ class DialogueManager:
             pending = [s.name for s in self._open_slots(state)]
             state.skipped += [s for s in pending if s not in state.skipped]
             return self._ask(state, "")
-        if self._is_question(text):
-            return self._answer(state, text)
+        statement, question = split_question(text)
+        if question:
+            found = self._extract(statement, state) if statement else Extraction()
+            asked_for = extract(question, None, state.language).values.get("preferred_backbones")
+            if asked_for:  # "could we use EfficientNet-B0?" records the wish, then answers
+                found.values["preferred_backbones"] = asked_for
+            if found:
+                noted = self._apply(state, found, ask=False)
+                turn = self._answer(noted.state, question)
+                turn.reply = noted.reply + "\n\n" + turn.reply
+                turn.changed = noted.changed
+                return turn
+            return self._answer(state, question)
         found = self._extract(text, state)
         if not found:
             state.misses += 1
             return self._reask(state)
         return self._apply(state, found)
 
-    # ------------------------------------------------------------------ steps
-    def _is_question(self, text: str) -> bool:
-        return text.endswith("?") or bool(re.search(QUESTION_START, text, re.IGNORECASE) and not extract(text))
+    def _fallback(self, state: ChatState) -> Turn:
+        """The reply when a turn failed: the state as it was before the message, and the pending question."""
+        slot = SLOT_BY_NAME.get(state.asked or "")
+        reply = ("Sorry, something went wrong while reading that message; nothing you told me before was lost. "
+                 "Could you put it another way?")
+        if slot is not None:
+            reply += f"\n\n{slot.question}"
+        return Turn(reply, state.model_copy(deep=True), slot.quick_replies if slot else ())
 
+    # ------------------------------------------------------------------ steps
     def _extract(self, text: str, state: ChatState) -> Extraction:
-        found = extract(text, state.asked)
+        found = extract(text, state.asked, state.language)
+        if found.language != "en":
+            state.language = found.language  # short answers later ("Ja", "Non") are read in that language
         if self.semantic:  # paraphrases keywords miss, only for slots still open (never overriding an answer)
             from tladvisor.chat.semantic import closest
 
-            long_enough = len(text.split()) >= 4
-            for kind in ("task", "domain"):
-                if kind not in found.values and kind not in state.known and (state.asked == kind or long_enough):
-                    hit = closest(text, kind)
-                    if hit:
-                        found.values[kind] = hit[0]
+            described = not (set(found.values) - {"domain"}) and len(text.split()) >= 4
+            if "task" not in found.values and "task" not in state.known and (state.asked == "task" and described
+                                                                               or len(text.split()) < 4 and state.asked == "task"):
+                hit = closest(text, "task")
+                if hit:
+                    found.values["task"] = hit[0]
+                    found.task_from_items = True
+            # a domain guess from the whole message misleads (a brand, a weather word); only when asked
+            if "domain" not in found.values and "domain" not in state.known and state.asked == "domain":
+                hit = closest(text, "domain")
+                if hit:
+                    found.values["domain"] = hit[0]
+        if found.task_from_items and "task" in state.known:
+            found.values.pop("task", None)  # "we also have unlabelled images" does not change a named task
         if self.llm is not None:
             try:
                 from tladvisor.chat.llm import extract_slots
@@ -146,7 +207,7 @@ class DialogueManager:
                 log.warning("LLM slot extraction failed: %s", exc)
         return found
 
-    def _apply(self, state: ChatState, found: Extraction) -> Turn:
+    def _apply(self, state: ChatState, found: Extraction, ask: bool = True) -> Turn:
         values = dict(found.values)
         replaced: dict[str, tuple[Any, Any]] = {}
         for new, other in (("per_class", "total"), ("total", "per_class")):
@@ -184,6 +245,8 @@ class DialogueManager:
             intro = "Nothing new there: that matches what I have."
         if problems:
             intro += f" I could not use part of that ({problems[0]})."
+        if not ask:
+            return Turn(intro, state, changed=changed)
         turn = self._ask(state, intro)
         turn.changed = changed
         return turn

@@ -90,16 +90,10 @@ class Answer:
 
 
 def backbones_named_in(question: str) -> list[Backbone]:
-    """Catalogue entries the question names by id or by the first word of their name ("FinBERT", "DINOv2")."""
-    q = question.lower()
-    found = []
-    for b in load_catalogue():
-        first = b.name.split()[0].lower().strip("(),")
-        keys = {b.id.lower(), b.id.lower().replace("_", "-"), first, b.source_id.lower(),
-                re.sub(r"-(tiny|small|base|large)$", "", first)}
-        if any(re.search(r"(?<![\w-])" + re.escape(key) + r"(?![\w-])", q) for key in keys):
-            found.append(b)
-    return found
+    """Catalogue entries the question names, exactly ("ConvNeXt V2" is not ConvNeXt-Tiny)."""
+    from tladvisor.chat.backbone_names import named_backbones
+
+    return named_backbones(question)
 
 
 def _licence_line(b: Backbone) -> str:
