@@ -5,6 +5,7 @@ Screenshots go to test-artifacts/ (or $TLADVISOR_ARTIFACTS)."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -144,6 +145,27 @@ def test_scope_train_and_download_report_in_a_browser(app_url, tmp_path):
         finished = [p for p in (tmp_path / "runs").iterdir() if (p / "result.json").exists()]
         assert len(finished) == 1, "the chat had to wait for the training job"  # the second run is still going
         other.screenshot(path=str(ARTIFACTS / "05-second-session-while-training.png"), full_page=True)
+
+        # a third client writes German, then with typos, then corrects a number: the card follows each message
+        third = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        third.goto(app_url)
+        expect(third.locator("#chat")).to_contain_text("What should the model do?")
+        third.locator("#chat-input textarea").fill("500 Fotos pro Klasse von 6 Fehlerarten aus der Fertigung")
+        third.locator("#chat-input textarea").press("Enter")
+        card = third.locator("#brief-card")
+        expect(card).to_contain_text("manufacturing")
+        expect(card).to_contain_text(re.compile(r"Classes\s+6\b"))
+        expect(card).to_contain_text(re.compile(r"Examples per class\s+500\b"))
+        third.locator("#chat-input textarea").fill("lables are chekced by our QA lead, its for comercial use")
+        third.locator("#chat-input textarea").press("Enter")
+        expect(card).to_contain_text(re.compile(r"Label quality\s+clean"))
+        expect(card).to_contain_text(re.compile(r"Commercial use\s+yes"))
+        third.locator("#chat-input textarea").fill("sorry, it's 8 defect types")
+        third.locator("#chat-input textarea").press("Enter")
+        expect(third.locator("#chat")).to_contain_text("(was 6)")
+        expect(card).to_contain_text(re.compile(r"Classes\s+8\b"))
+        expect(card).to_contain_text(re.compile(r"Examples per class\s+500\b"))
+        third.screenshot(path=str(ARTIFACTS / "05b-german-typos-correction.png"), full_page=True)
         expect(page.locator("#metrics")).to_contain_text("kept stage full", timeout=300_000)
 
         # runs live on disk: a reloaded page lists both finished runs in the Predict tab

@@ -3,6 +3,7 @@ French, Spanish; typos, number words, ranges, negations, counts per named class)
 odd, ends the conversation."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,52 @@ def test_a_failing_handler_becomes_a_polite_reply_with_the_state_intact(dm, monk
     turn = dm.respond(state, "about 200 each")
     assert turn.reply.startswith("Sorry, something went wrong") and "How many labelled examples" not in turn.reply
     assert "About how many labelled examples" in turn.reply and turn.state.known == state.known
+
+
+def test_time_and_capability_questions_are_routed(dm):
+    state = ChatState(known={"task": "image-classification", "domain": "manufacturing", "classes": 15,
+                             "per_class": 200}, asked="label_quality")
+    turn = dm.respond(state, "how long will training take and what will it cost?")
+    assert "takes **about" in turn.reply and "linear probe" in turn.reply and "hourly price" in turn.reply
+    assert "from scratch" not in turn.reply.lower()
+    turn = dm.respond(state, "can you train an NER model?")
+    assert "What TL Advisor can train" in turn.reply
+    assert "named-entity recognition" in turn.reply and "does not run those tasks yet" in turn.reply
+    turn = dm.respond(state, "who won the football game yesterday?")
+    assert turn.reply.startswith("That is outside what I know") and turn.state.known == state.known
+
+
+def test_terminal_chat_script_json(tmp_path, capsys):
+    from tladvisor.cli import main
+
+    script = tmp_path / "call.txt"
+    script.write_text("500 Fotos pro Klasse von 6 Fehlerarten\n\nlabels checked by our QA lead\n"
+                      "Must not use anything non-commercial\nhow long will it take?\n", encoding="utf-8")
+    assert main(["chat", "--script", str(script), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["brief"]["task"] == "image-classification" and out["brief"]["per_class"] == 500
+    assert out["brief"]["classes"] == 6 and out["brief"]["commercial"] is True
+    assert out["brief"]["label_quality"] == "clean" and out["state"]["language"] == "de"
+    assert [t["user"] for t in out["turns"]][0].startswith("500 Fotos") and len(out["turns"]) == 4
+    assert "minutes" in out["turns"][-1]["reply"]
+    assert out["recommendation"]["primary"]["id"] and out["recommendation"]["expectation"]["band"]
+    assert main(["chat", "--script", str(tmp_path / "missing.txt")]) == 2
+    (tmp_path / "empty.txt").write_text("\n\n", encoding="utf-8")
+    assert main(["chat", "--script", str(tmp_path / "empty.txt")]) == 2
+    assert "no messages" in capsys.readouterr().err
+
+
+def test_the_estimate_scales_with_data_and_says_its_basis():
+    from tladvisor.advice.advisor import advise
+    from tladvisor.advice.brief import ProjectBrief
+    from tladvisor.advice.estimate import estimate
+
+    small = estimate(advise(ProjectBrief(task="image-classification", classes=5, per_class=100)))
+    large = estimate(advise(ProjectBrief(task="image-classification", classes=5, per_class=1000)))
+    assert small.seconds and large.seconds and large.seconds > 5 * small.seconds
+    assert small.stages[0].strategy == "linear_probe" and small.basis.startswith("measured")
+    gpu = estimate(advise(ProjectBrief(task="image-classification", classes=5, per_class=100, compute="single_gpu")))
+    assert gpu.compute == "single_gpu" and "upper bound" in " ".join(gpu.notes)
+    priced = estimate(advise(ProjectBrief(task="text-classification", classes=5, per_class=100)), price_per_hour=2.0)
+    assert priced.cost == round(priced.seconds / 3600 * 2.0, 2)
+    assert estimate(advise(ProjectBrief(task="tabular-classification", total=5000))).seconds is None

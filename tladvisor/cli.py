@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -109,6 +110,71 @@ def cmd_advise(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CliError(f"--out {args.out}: cannot write ({exc.strerror})") from exc
         print(f"Scoping summary written to {out}", file=sys.stderr)
+    return 0
+
+
+def _script_messages(path: str) -> list[str]:
+    """One user message per non-empty line of FILE ('-' reads standard input)."""
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        file = Path(path)
+        if not file.is_file():
+            raise CliError(f"--script: file not found: {path}")
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CliError(f"--script {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+    messages = [line.strip() for line in text.splitlines() if line.strip()]
+    if not messages:
+        raise CliError(f"--script {path}: no messages (one message per line)")
+    return messages
+
+
+def _plain(markdown: str) -> str:
+    """A chat reply for the terminal: no bold / italic markers."""
+    return re.sub(r"\*\*(.+?)\*\*|\*(.+?)\*", lambda m: m.group(1) or m.group(2), markdown)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from tladvisor.chat.dialogue import DialogueManager, brief_from
+
+    dm = DialogueManager(semantic=not args.no_semantic)
+    turn = dm.opening()
+    turns: list[dict[str, str]] = []
+    interactive = args.script is None
+    if not args.json:
+        print(_plain(turn.reply), flush=True)
+    messages = iter(_script_messages(args.script)) if args.script else None
+    while True:
+        if messages is not None:
+            message = next(messages, None)
+            if message is None:
+                break
+        else:
+            try:
+                message = input("\n> ")
+            except EOFError:
+                break
+            if message.strip().lower() in ("quit", "exit", "bye", ":q"):
+                break
+        turn = dm.respond(turn.state, message)
+        turns.append({"user": message, "reply": turn.reply})
+        if not args.json:
+            print(("" if interactive else f"\n> {message}\n") + "\n" + _plain(turn.reply), flush=True)
+    state = turn.state
+    rec = turn.recommendation or dm._recommend(state)
+    brief = rec.brief if rec is not None else brief_from(state)
+    if args.json:
+        print(json.dumps({
+            "brief": brief.model_dump(mode="json") if brief is not None else dict(state.known),
+            "turns": turns,
+            "recommendation": rec.model_dump(mode="json") if rec is not None else None,
+            "state": {"known": state.known, "unsure": state.unsure, "skipped": state.skipped,
+                      "language": state.language or "en"},
+        }, indent=2, ensure_ascii=False))
+    elif rec is not None:
+        print("\n" + render_text(rec))
     return 0
 
 
@@ -396,6 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--label-col", default="label")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_evidence)
+
+    ch = sub.add_parser("chat", help="the scoping chat in the terminal (the same dialogue as the app)")
+    ch.add_argument("--script", metavar="FILE", help="one user message per line ('-' for standard input) instead "
+                                                     "of typing them")
+    ch.add_argument("--json", action="store_true", help="print the brief, the turns and the recommendation as JSON")
+    ch.add_argument("--no-semantic", action="store_true", help="keywords only (no MiniLM similarity; faster start)")
+    ch.set_defaults(func=cmd_chat)
 
     cat = sub.add_parser("catalogue", help="list the backbone catalogue")
     cat.add_argument("--modality", choices=["image", "text", "tabular"])

@@ -29,6 +29,10 @@ QUESTION_WORDS = (r"(?:why|what|how|is|are|can|could|should|would|does|do|which|
                   r"define|wie|was|warum|ist|sind|kann|können|reicht|pourquoi|comment|quel|quelle|est-ce|combien|"
                   r"qué|que|cómo|cuánto|cuántos|puede|podemos|es)")
 QUESTION_START = rf"^\s*{QUESTION_WORDS}\b"
+ESTIMATE_QUESTION = (r"\b(how long|how much time|how many (?:hours|minutes|days)|what will it cost|how much will it cost|"
+                     r"cost|costs|pricing|how expensive|training time|wie lange|combien de temps|cuánto tiempo)\b")
+CAPABILITY_QUESTION = (r"\b(?:can|could|do|does|will)\s+(?:you|it|tl advisor|the tool|this tool)\s+(?:also\s+)?"
+                       r"(?:train|handle|do|support|fine-?tune|build)\b|\bdo you support\b|\bwhat can you\b")
 
 
 def split_question(text: str) -> tuple[str, str]:
@@ -53,7 +57,8 @@ def split_question(text: str) -> tuple[str, str]:
 _LABELS = {"task": "Task", "domain": "Domain", "classes": "Classes", "per_class": "Examples per class",
            "total": "Examples in total", "label_quality": "Label quality", "unlabelled_data": "Unlabelled data",
            "commercial": "Commercial use", "edge": "Edge device", "latency_ms": "Latency budget (ms)",
-           "compute": "Training compute", "keep_original": "Keep original skills", "language": "Language"}
+           "compute": "Training compute", "keep_original": "Keep original skills", "language": "Language",
+           "preferred_backbones": "Requested backbones"}
 
 
 class ChatState(BaseModel):
@@ -88,6 +93,10 @@ def fmt_value(name: str, value: Any) -> str:
         return f"{int(value):,}"
     if name == "compute":
         return {"cpu": "CPU only", "single_gpu": "one GPU", "multi_gpu": "several GPUs"}.get(value, str(value))
+    if name == "preferred_backbones" and isinstance(value, list):
+        from tladvisor.advice.catalogue import get_backbone
+
+        return ", ".join(get_backbone(v).name for v in value) or "none"
     if isinstance(value, str):
         return value.replace("_", " ").replace("-", " ")
     return str(value)
@@ -252,8 +261,12 @@ class DialogueManager:
         return turn
 
     def _answer(self, state: ChatState, question: str) -> Turn:
-        from tladvisor.chat.guides import answer_question, catalogue_facts, guide_context
+        from tladvisor.chat.guides import answer_question, capabilities_answer, catalogue_facts, guide_context
 
+        if re.search(ESTIMATE_QUESTION, question, re.IGNORECASE):
+            return self._ask(state, self._estimate_reply(state), after_answer=True)
+        if re.search(CAPABILITY_QUESTION, question, re.IGNORECASE):
+            return self._ask(state, capabilities_answer(), after_answer=True)
         answer = answer_question(question)
         text = answer.text
         if self.llm is not None and answer.sources:
@@ -265,8 +278,39 @@ class DialogueManager:
                 text = (facts + "\n\n" if facts else "") + text + "\n\n*Source: " + ", ".join(answer.sources) + "*"
             except Exception as exc:
                 log.warning("LLM answer failed, showing the guide passage: %s", exc)
-        turn = self._ask(state, text, after_answer=True)
-        return turn
+        return self._ask(state, text, after_answer=True)
+
+    def _estimate_reply(self, state: ChatState) -> str:
+        """The plan's training time (and cost, when an hourly price is set) from measured throughput."""
+        import os
+
+        from tladvisor.advice.estimate import duration_text, estimate
+
+        rec = self._recommend(state)
+        if rec is None:
+            return ("I can estimate the training time once I know the task, the number of classes and how many "
+                    "labelled examples there are.")
+        price = os.environ.get("TLADVISOR_PRICE_PER_HOUR")
+        try:
+            price_value = float(price) if price else None
+        except ValueError:
+            price_value = None
+        est = estimate(rec, price_per_hour=price_value)
+        if est.seconds is None:
+            return " ".join(est.notes) or "I have no measured throughput for this kind of project yet."
+        names = {"linear_probe": "linear probe", "lora": "LoRA", "partial": "partial unfreezing",
+                 "progressive": "progressive unfreezing", "full": "full fine-tuning"}
+        stages = "; ".join(f"{names.get(s.strategy, s.strategy)} {duration_text(s.seconds)}"
+                           + (f" ({s.epochs} epochs at most)" if s.epochs else "") for s in est.stages)
+        where = {"cpu": "on a CPU", "single_gpu": "on one GPU", "multi_gpu": "on several GPUs"}[est.compute]
+        lines = [f"Training the plan with **{rec.primary.name}** on ~{est.examples:,} examples takes "
+                 f"**{est.text}** {where} ({stages}).", f"Basis: {est.basis}. " + " ".join(est.notes)]
+        if est.cost is not None:
+            lines.append(f"At {est.price_per_hour:g} per hour of compute that is about {est.cost:.2f}.")
+        else:
+            lines.append(f"Cost: {est.seconds / 3600:.2f} hours of compute times your hourly price "
+                         "(set TLADVISOR_PRICE_PER_HOUR to have it worked out). Consulting time is not included.")
+        return "\n\n".join(lines)
 
     def _reask(self, state: ChatState) -> Turn:
         slot = SLOT_BY_NAME.get(state.asked or "")
@@ -292,6 +336,10 @@ class DialogueManager:
             state.asked = slot.name
             parts.append(("Back to the scoping: " if after_answer else "") + slot.question)
             quick = slot.quick_replies
+        requested = set(state.known.get("preferred_backbones") or [])
+        if rec is not None and not after_answer and requested & {r.id for r in rec.rejected}:
+            parts.append("*Requested backbone:* " + "; ".join(
+                r.reason.rstrip(".") for r in rec.rejected if r.id in requested) + ".")
         if rec is not None and not after_answer:
             parts.append(f"*Recommendation so far:* **{rec.primary.name}**, plan "
                          f"{' → '.join(s.strategy for s in rec.plan) or 'see the panel'}; expected "
@@ -329,7 +377,7 @@ def brief_card(state: ChatState) -> str:
             value = "*not sure*"
         elif name in state.skipped:
             value = "*skipped (default used)*"
-        elif name in ("total", "latency_ms", "language"):
+        elif name in ("total", "latency_ms", "language", "preferred_backbones"):
             continue  # optional details: shown only once stated
         else:
             value = "—"

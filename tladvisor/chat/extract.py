@@ -36,11 +36,14 @@ _ITEM_WORDS = (r"(?:photos|photographs|images|pictures|pics|scans|x-rays|radiogr
                r"records|notes|contracts|articles|comments|queries|utterances|labelled|labeled|annotated|"
                r"annotations|items|observations|customers|transactions|abstracts|transcripts|letters|postings|"
                r"decisions|papers|invoices|tweets|titles|filings|reports|chats|snippets|calls|claims|posts|"
-               r"machines|cases|parts|products|requests|complaints|summaries|descriptions|videos|clips|leaves|sales)")
+               r"machines|cases|parts|products|requests|complaints|summaries|descriptions|videos|clips|leaves|sales|"
+               r"questions|releases)")
 # words that end a "<number> ... <class word>" phrase: "60 for most classes" is not 60 classes
 _BREAK = r"(?:for|most|all|the|per|each|in|and|with|of|from|to|a|an|across|our|these|those|are|is|has|have|or|" \
          r"than|over|under|about|around|only|just|total)"
 _SEP_WORDS = r"(?:[a-z][a-z'-]*\s+)"
+_UNITS = (r"(?:second|seconds|minute|minutes|hour|hours|day|days|week|weeks|month|months|year|years|image|item|"
+          r"request|call|query|node|gpu|machine|cent|percent)")
 
 _POLARITY = ("positive", "negative", "neutral", "mixed")
 _NEGATOR = r"(?:not|no|nothing|never|can'?t|cannot|mustn'?t|must not|shouldn'?t|should not|avoid|without|exclude|" \
@@ -49,7 +52,8 @@ _NEGATOR = r"(?:not|no|nothing|never|can'?t|cannot|mustn'?t|must not|shouldn'?t|
 _TASK_STRONG: tuple[tuple[str, str], ...] = (
     ("ner", r"\b(ner|named[- ]entit\w*|entity (?:extraction|recognition)|extract(?:ing)? (?:the )?"
             r"(?:names|entities|fields|drug names|company names)|pull (?:\w+ )?names|entities|entity types|"
-            r"tag (?:\w+ ){0,3}(?:with|entities))\b"),
+            r"tag (?:\w+ ){0,3}(?:with|entities))\b|\b(?:pick out|find|extract|tag|identify|spot|pull out|detect)\b"
+            r"[^.]{0,40}\bnames\b"),
     ("sentiment", r"\b(sentiment\w*|positive or negative|negative or positive|opinion mining|star ratings?|"
                   r"positive/negative)\b"),
     ("object-detection", r"\b(object detection|bounding box(?:es)?|boxes|locali[sz]\w*|locate|where in the image)\b"),
@@ -65,7 +69,8 @@ _TASK_WEAK: tuple[tuple[str, str], ...] = (
     ("tabular-classification", r"\b(rows|records of|sensors?|table)\b"),
     ("text-classification", r"\b(texts?|e-?mails?|tickets?|documents?|docs|reviews?|messages?|sentences?|intents?|"
                             r"chats?|support requests?|articles?|notes|contracts?|comments?|tweets?|queries|"
-                            r"utterances|abstracts?|transcripts?|letters?|postings?|court decisions|papers|invoices?|"
+                            r"utterances|abstracts?|transcripts?|letters?|postings?|court decisions|papers|invoices?|questions|"
+                            r"press releases|releases|"
                             r"snippets|reports|complaints|requests|sms|filings|descriptions|summaries)\b"),
     ("image-classification", r"\b(images?|photos?|pictures?|pics|photographs?|cameras?|scans?|x-?rays?|radiographs?|"
                              r"frames?|micrographs?|imagery|slides|shots|ultrasound|fundus|inspection|scratches|dents|cracks)\b"),
@@ -131,7 +136,7 @@ def _domain(t: str, asked: bool) -> Optional[str]:
     for name, entry in domains().items():
         if name == "general" and not asked:
             continue  # "in general" is not a domain
-        for words, weight in (([name, *entry.get("synonyms", [])], 1.0), (entry.get("weak", []), 0.3)):
+        for words, weight in (([name], 2.0), (entry.get("synonyms", []), 1.0), (entry.get("weak", []), 0.3)):
             for word in words:
                 key = " " + re.sub(r"[^a-z0-9]+", " ", str(word).lower()).strip()
                 if key + " " in norm or key + "s " in norm:  # plural: "x-rays"
@@ -186,7 +191,9 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str]) -> dict[str, int
         out["per_class"], out["classes"] = _int(m.group(1)), _int(m.group(2))  # type: ignore[assignment]
         rest = _cut(rest, m)
     per_patterns = (
-        rf"{_N}\s*(?:{_SEP_WORDS}){{0,3}}?(?:per|each|for each|for every|every|in each|a|in every)\s+{_PER_NOUNS}\b",
+        rf"{_N}\s*(?:(?![a-z]+ed\b(?<!labelled)(?<!labeled)(?<!annotated))[a-z][a-z'-]*\s+){{0,3}}?"
+        rf"(?:per|each|for each|for every|every|in each|a|in every)\s+{_PER_NOUNS}\b",
+        rf"{_N}\s*(?:{_SEP_WORDS}){{0,3}}?per\s+(?!{_UNITS}\b)[a-z][a-z-]+\b",
         rf"{_N}\s*(?:(?!{_CLASS_WORDS}\b)[a-z][a-z'-]*\s+){{0,3}}?each\b",
         rf"\beach\s+{_N}",
         rf"\b(?:per|each)\s+(?:class|category)\s*:?\s*{_N}",
@@ -204,7 +211,9 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str]) -> dict[str, int
         out["total"] = named[1]
     if "classes" not in out:
         m = _search(rf"{_N}\s+(?:(?!{_BREAK}\b)[a-z][a-z'/-]*\s+){{0,2}}?{_CLASS_WORDS}\b", rest) or \
-            _search(rf"(?<![\w.])(\d+)\s*-\s*way\b", rest)
+            _search(rf"(?<![\w.])(\d+)\s*-\s*way\b", rest) or \
+            _search(rf"\b(?:classify|classifying|sort|sorting|route|routing|split|categori[sz]e|group|divide)\b"
+                    rf"(?:\s+[a-z][a-z'-]*){{0,5}}?\s+into\s+{_N}\s+[a-z]", rest)
         if m and _int(m.group(1)) and _int(m.group(1)) < 100000:
             out["classes"] = _int(m.group(1))  # type: ignore[assignment]
             rest = _cut(rest, m)
@@ -217,7 +226,7 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str]) -> dict[str, int
             out["total"] = _int(m.group(1))  # type: ignore[assignment]
             rest = _cut(rest, m)
     if "classes" not in out and task not in ("ner", "tabular-regression"):
-        listed = _search(r"\b(?:classes|categories|labels|outcomes)\s*:\s*([a-z][a-z ,/'-]+?)(?:[.;(]|$)", rest)
+        listed = _search(rf"\b{_CLASS_WORDS}\s*:\s*([a-z][a-z ,/'-]+?)(?:[.;(]|$)", rest)
         if listed and _list_count(listed.group(1)) >= 2:
             out["classes"] = _list_count(listed.group(1))
         elif sum(w in t for w in _POLARITY) >= 2 and task in (None, "sentiment"):
@@ -228,7 +237,8 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str]) -> dict[str, int
             out["classes"] = 2
     if "classes" not in out and task == "ner":
         listed = (_search(r"\b(?:entities|entity types|recognition|ner)\b[^:.]{0,40}:\s*([a-z][a-z ,/'-]+?)(?:[.;]|$)", rest)
-                  or _search(r"\bwith\s+([a-z]+(?:\s*,\s*[a-z]+)*,?\s+and\s+[a-z]+)\s+entit", rest))
+                  or _search(r"\bwith\s+([a-z]+(?:\s*,\s*[a-z]+)*,?\s+and\s+[a-z]+)\s+entit", rest)
+                  or _search(r"\b([a-z]+(?:\s*,\s*[a-z]+)*,?\s+and\s+[a-z]+)\s+names\b", rest))
         if listed and _list_count(listed.group(1)) >= 2:
             out["classes"] = _list_count(listed.group(1))
     if asked in ("classes", "per_class") and not out:
@@ -281,7 +291,8 @@ def _commercial(t: str) -> Optional[bool]:
 def _keep_original(t: str) -> Optional[bool]:
     if _search(rf"\b{_NEGATOR}\b(?:\s+\w+){{0,3}}\s+(?:need to |care about |have to )?(?:keep|retain|preserve)\b|"
                rf"\b(?:don'?t|do not|doesn'?t) care about (?:the |its )?(?:original|old|general)|"
-               rf"\bforgetting is (?:fine|ok|okay|acceptable)\b|\bno need to keep\b", t):
+               rf"\bforgetting is (?:fine|ok|okay|acceptable)\b|\bno need to keep\b|"
+               rf"\b(?:fine|ok|okay|acceptable|no problem|doesn'?t matter)\b[^.]{{0,20}}\bforget", t):
         return False
     if _search(r"\b(keep (?:its |the |their )?(?:original|general|old|existing)|retain|must not forget|"
                r"not forget|without forgetting|catastrophic forgetting|(?:original|general)[- ]domain skills|"

@@ -125,9 +125,19 @@ def answer_question(question: str, k: int = 2, min_score: float = 0.25) -> Answe
         quote = "\n>\n> ".join("\n> ".join(p.splitlines()) for p in passages)
         lines.append(f"From the guide *{title}*:\n> {quote}")
     if not lines:
-        return Answer("I have no guide on that. I can answer questions about strategies, LoRA, data volume, "
-                      "licences, label quality, forgetting, learning rates and evaluation.", [], best)
+        return Answer("That is outside what I know: I scope transfer-learning projects. I can answer questions about "
+                      "strategies, LoRA, data volume, licences, label quality, forgetting, learning rates, "
+                      "evaluation, training time and what I can train.", [], best)
     return Answer("\n\n".join(lines), sources, best)
+
+
+def capabilities_answer() -> str:
+    """What the product trains and what it only advises on, quoted from its guide."""
+    for stem, meta, body in markdown_documents("guides"):
+        if stem == "capabilities":
+            return f"From the guide *{meta.get('title', stem)}*:\n> " + "\n>\n> ".join(
+                p.replace("\n", " ") for p in _unwrap(body).split("\n\n"))
+    return "I train image and text classification; for other tasks I advise only."
 
 
 def guide_context(question: str, k: int = 3) -> list[Document]:

@@ -171,10 +171,11 @@ def english_numbers(text: str) -> str:
     units, tens, scales = _english_number_words()
     text = _replace_phrases(text, {k: str(v) for k, v in lexicon()["english_numbers"]["phrases"].items()})
     words = "|".join(sorted([*units, *tens, *scales], key=len, reverse=True))
-    run = re.compile(rf"\b(?:{words})(?:(?:\s+|-)(?:and\s+)?(?:{words}))*\b", re.IGNORECASE)
+    run = re.compile(rf"\b(?:(?:a|an)\s+(?=hundred|thousand|million))?(?:{words})(?:(?:\s+|-)(?:and\s+)?(?:{words}))*\b",
+                     re.IGNORECASE)
 
     def sub(m: re.Match) -> str:
-        tokens = [t for t in re.split(r"[\s-]+", m.group(0).lower()) if t]
+        tokens = [t for t in re.split(r"[\s-]+", m.group(0).lower()) if t and t not in ("a", "an")]
         if tokens == ["one"] or tokens == ["zero"]:
             return m.group(0)
         if tokens[-1] == "and":
