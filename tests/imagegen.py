@@ -1,6 +1,7 @@
 """Small generated image data sets for tests: classes that differ in texture, like surface defects."""
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -35,3 +36,11 @@ def make_image_folder(root: Path, per_class: int = 30, seed: int = 0, classes=CL
         for k in range(per_class):
             make_image(c, rng, size).save(root / c / f"{c}_{k:03d}.png")
     return root
+
+
+def zip_folder(folder: Path, archive: Path) -> Path:
+    """The folder's PNGs zipped the way a client sends them: paths start with the folder's own name."""
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in sorted(folder.rglob("*.png")):
+            zf.write(f, f.relative_to(folder.parent))
+    return archive

@@ -11,12 +11,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from imagegen import make_image_folder
+from imagegen import make_image_folder, zip_folder
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,10 +68,7 @@ def test_scope_train_and_download_report_in_a_browser(app_url, tmp_path):
     assert Path(CHROMIUM).exists(), "Debian's chromium is required (apt-get install chromium; see .ci/run)"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     data = make_image_folder(tmp_path / "parts", per_class=12, size=48)
-    archive = tmp_path / "parts.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for f in data.rglob("*.png"):
-            zf.write(f, f.relative_to(tmp_path))
+    archive = zip_folder(data, tmp_path / "parts.zip")
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app import build_app
-from imagegen import make_image_folder
+from imagegen import make_image_folder, zip_folder
 from tladvisor.ui.scoping import recommend
 
 
@@ -35,10 +35,7 @@ def test_upload_audit_train_and_predict(tmp_path, monkeypatch):
     from tladvisor.ui.runs import audit_upload, list_runs, predict, train_upload
 
     data = make_image_folder(tmp_path / "parts", per_class=12, size=48)
-    archive = tmp_path / "parts.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for f in data.rglob("*.png"):
-            zf.write(f, f.relative_to(tmp_path))
+    archive = zip_folder(data, tmp_path / "parts.zip")
     audit = audit_upload(str(archive))
     assert "**Plan:**" in audit and "| horizontal |" in audit
     seen = []
@@ -142,10 +139,7 @@ def test_evidence_before_training_goes_into_the_client_report(tmp_path, monkeypa
 
     data = make_image_folder(tmp_path / "parts", per_class=16, size=48)
     shutil.move(str(data / "spots" / "spots_001.png"), str(data / "vertical" / "spots_001.png"))  # a label error
-    archive = tmp_path / "parts.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for f in data.rglob("*.png"):
-            zf.write(f, f.relative_to(tmp_path))
+    archive = zip_folder(data, tmp_path / "parts.zip")
     brief = {"task": "image-classification", "domain": "manufacturing"}
     md, curve, gallery, work, files = measure_evidence(str(archive), False, {}, brief)
     assert "Backbone shortlist" in md and "Learning curve" in md and Path(curve).exists()

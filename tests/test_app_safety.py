@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from imagegen import make_image_folder
+from imagegen import make_image_folder, zip_folder
 from textgen import make_rows, write_csv
 
 pytest.importorskip("torch")
@@ -64,10 +63,7 @@ def test_an_upload_is_extracted_once(tmp_path, monkeypatch):
     from tladvisor.ui.runs import prepare_upload
 
     data = make_image_folder(tmp_path / "parts", per_class=3, size=32)
-    archive = tmp_path / "parts.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for f in data.rglob("*.png"):
-            zf.write(f, f.relative_to(tmp_path))
+    archive = zip_folder(data, tmp_path / "parts.zip")
     first = Path(prepare_upload(str(archive)))
     stamp = (first.parent / ".extracted").stat().st_mtime_ns
     assert prepare_upload(str(archive)) == str(first) and (first.parent / ".extracted").stat().st_mtime_ns == stamp

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imagegen import make_image_folder
+from imagegen import make_image_folder, zip_folder
 
 pytest.importorskip("torch")
 from tladvisor.schemas import TrainConfig  # noqa: E402
@@ -205,12 +205,7 @@ def test_cli_train_bad_data_is_one_clear_line(tmp_path):
 
 
 def test_cli_trains_from_a_zip_with_the_advisors_plan(data, tmp_path):
-    import zipfile
-
-    archive = tmp_path / "defects.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for f in data.rglob("*.png"):
-            zf.write(f, f.relative_to(data.parent))
+    archive = zip_folder(data, tmp_path / "defects.zip")
     out = subprocess.run([sys.executable, "-m", "tladvisor", "train", str(archive), "--epochs", "1", "--resolution",
                           "64", "--out", str(tmp_path / "run"), "--json"], capture_output=True, text=True, env=ENV,
                          timeout=600)

@@ -163,7 +163,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not args.json:
             print(("" if interactive else f"\n> {message}\n") + "\n" + _plain(turn.reply), flush=True)
     state = turn.state
-    rec = turn.recommendation or dm._recommend(state)
+    rec = turn.recommendation or dm.recommend(state)
     brief = rec.brief if rec is not None else brief_from(state)
     if args.json:
         print(json.dumps({

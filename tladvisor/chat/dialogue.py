@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from tladvisor.advice.advisor import advise
 from tladvisor.advice.brief import ProjectBrief, format_validation_error
 from tladvisor.advice.recommendation import Recommendation
-from tladvisor.chat.extract import Extraction, extract
+from tladvisor.chat.extract import Extraction, extract, requested_backbones
 from tladvisor.chat.slots import SLOT_BY_NAME, SLOTS, Slot
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class DialogueManager:
         statement, question = split_question(text)
         if question:
             found = self._extract(statement, state) if statement else Extraction()
-            asked_for = extract(question, None, state.language).values.get("preferred_backbones")
+            asked_for = requested_backbones(question, state.language)
             if asked_for:  # "could we use EfficientNet-B0?" records the wish, then answers
                 found.values["preferred_backbones"] = asked_for
             if found:
@@ -192,9 +192,10 @@ class DialogueManager:
         if self.semantic:  # paraphrases keywords miss, only for slots still open (never overriding an answer)
             from tladvisor.chat.semantic import closest
 
-            described = not (set(found.values) - {"domain"}) and len(text.split()) >= 4
-            if "task" not in found.values and "task" not in state.known and (state.asked == "task" and described
-                                                                               or len(text.split()) < 4 and state.asked == "task"):
+            # only for the task question, and only for a short answer or a message that says nothing else:
+            # "200 per class plus 10k unlabelled" must not become a task by similarity
+            only_describes = len(text.split()) < 4 or not set(found.values) - {"domain"}
+            if state.asked == "task" and only_describes and "task" not in found.values and "task" not in state.known:
                 hit = closest(text, "task")
                 if hit:
                     found.values["task"] = hit[0]
@@ -286,7 +287,7 @@ class DialogueManager:
 
         from tladvisor.advice.estimate import duration_text, estimate
 
-        rec = self._recommend(state)
+        rec = self.recommend(state)
         if rec is None:
             return ("I can estimate the training time once I know the task, the number of classes and how many "
                     "labelled examples there are.")
@@ -320,10 +321,10 @@ class DialogueManager:
         extra = " If you'd rather not say, type 'skip'." if state.misses >= 2 else ""
         return Turn(f"Sorry, I didn't catch that. {slot.question} Try {slot.hint}.{extra}", state,
                     slot.quick_replies + (("Skip",) if state.misses >= 2 else ()),
-                    self._recommend(state))
+                    self.recommend(state))
 
     def _ask(self, state: ChatState, intro: str, after_answer: bool = False) -> Turn:
-        rec = self._recommend(state)
+        rec = self.recommend(state)
         slot = self._next_slot(state)
         parts = [intro] if intro else []
         if slot is None:
@@ -356,7 +357,8 @@ class DialogueManager:
         return open_slots[0] if open_slots else None
 
     @staticmethod
-    def _recommend(state: ChatState) -> Optional[Recommendation]:
+    def recommend(state: ChatState) -> Optional[Recommendation]:
+        """The recommendation for what the conversation has gathered (None until the brief is complete enough)."""
         brief = brief_from(state)
         if brief is None or brief.missing_for_advice():
             return None

@@ -17,11 +17,8 @@ from typing import Any, Optional
 from tladvisor.advice.brief import _LANGUAGE_ALIASES
 from tladvisor.advice.domains import domains
 from tladvisor.chat.backbone_names import mentions
-from tladvisor.chat.normalise import normalise
+from tladvisor.chat.normalise import digits, english_numbers, normalise
 
-_WORD_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-                 "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-                 "hundred": 100, "a hundred": 100, "a thousand": 1000, "a dozen": 12, "dozen": 12}
 # a count: digits (normalise.py has already turned words, groupings and ranges into plain digits), not a share
 _N = r"(?<![\w.])(\d+(?:\.\d+)?)(?![\d.]|\s*%|\s*(?:ms|milliseconds?)\b|\s*-\s*way\b)"
 _CLASS_WORDS = (r"(?:classes|class|categories|category|types|labels|intents|kinds|species|topics|tags|grades|"
@@ -81,18 +78,10 @@ _UNSURE = r"\b(not sure|don'?t know|do not know|unknown|no idea|unsure|not state
 
 
 def parse_number(text: str) -> Optional[float]:
-    """'3k' -> 3000, '1,200' -> 1200, '2.5 million' -> 2.5e6, 'twelve' -> 12; None when no number."""
-    t = text.strip().lower()
-    if t in _WORD_NUMBERS:
-        return float(_WORD_NUMBERS[t])
-    m = re.match(r"(\d[\d,]*(?:\.\d+)?)\s*(k|m|thousand|million)?", t)
-    if not m:
-        return None
-    try:
-        value = float(m.group(1).replace(",", ""))
-    except ValueError:
-        return None
-    return value * {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6}.get(m.group(2) or "", 1.0)
+    """'3k' -> 3000, '1,200' -> 1200, '2.5 million' -> 2.5e6, 'twelve' -> 12; None when no number.
+    The same reading as every message gets (normalise.py), applied to one figure."""
+    m = re.match(r"\s*(\d+(?:\.\d+)?)\b", digits(english_numbers(text.strip().lower())))
+    return float(m.group(1)) if m else None
 
 
 @dataclass
@@ -300,6 +289,11 @@ def _keep_original(t: str) -> Optional[bool]:
                r"keep what it (?:already )?knows|keep the old classes|forget what it)\b", t):
         return True
     return None
+
+
+def requested_backbones(text: str, language_hint: Optional[str] = None) -> list[str]:
+    """Catalogue backbone ids a (question) message asks for: "could we use EfficientNet-B0?"."""
+    return _requested_backbones(normalise(text, language_hint)[0])
 
 
 def _requested_backbones(text: str) -> list[str]:

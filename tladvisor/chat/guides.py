@@ -17,8 +17,9 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from tladvisor.advice.catalogue import Backbone, load_catalogue
+from tladvisor.advice.catalogue import Backbone
 from tladvisor.advice.knowledge import markdown_documents
+from tladvisor.chat.backbone_names import named_backbones
 
 
 class MiniLMEmbeddings(Embeddings):
@@ -89,13 +90,6 @@ class Answer:
     score: float
 
 
-def backbones_named_in(question: str) -> list[Backbone]:
-    """Catalogue entries the question names, exactly ("ConvNeXt V2" is not ConvNeXt-Tiny)."""
-    from tladvisor.chat.backbone_names import named_backbones
-
-    return named_backbones(question)
-
-
 def _licence_line(b: Backbone) -> str:
     verdict = {"yes": "commercial use is allowed", "no": "commercial use is NOT allowed",
                "unknown": "commercial use is not cleared"}[b.commercial_use]
@@ -107,7 +101,7 @@ def _licence_line(b: Backbone) -> str:
 def answer_question(question: str, k: int = 2, min_score: float = 0.25) -> Answer:
     """The best-matching guide passages for a question, quoted with their guide's title."""
     lines, sources = [], []
-    named = backbones_named_in(question)
+    named = named_backbones(question)
     if named and re.search(r"licen[cs]e|commercial|allowed|\bok\b|\buse\b|client|legal", question, re.IGNORECASE):
         lines += [_licence_line(b) for b in named]
     hits = guide_store().similarity_search_with_score(question, k=k)
@@ -147,5 +141,5 @@ def guide_context(question: str, k: int = 3) -> list[Document]:
 
 def catalogue_facts(question: str) -> Optional[str]:
     """Licence facts for the backbones a question names, or None."""
-    named = backbones_named_in(question)
+    named = named_backbones(question)
     return "\n".join(_licence_line(b) for b in named) if named else None

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, Optional
 
 from tladvisor.advice.domains import domains
-from tladvisor.advice.knowledge import load_yaml
+from tladvisor.advice.knowledge import KnowledgeError, load_yaml
 
 FOREIGN = ("de", "fr", "es")
 _EN_MARKERS = frozenset("""the and of we have has for with is are to in an each per about our it they from on must be
@@ -36,8 +36,6 @@ def lexicon() -> dict[str, Any]:
         entry = data.get("languages", {}).get(lang, {})
         for key in ("markers", "numbers", "phrases"):
             if key not in entry:
-                from tladvisor.advice.knowledge import KnowledgeError
-
                 raise KnowledgeError(f"chat_lexicon.yaml: languages.{lang}.{key} is missing")
     return data
 
@@ -71,22 +69,30 @@ def detect_language(text: str, hint: Optional[str] = None) -> str:
     return "en"
 
 
-def _replace_phrases(text: str, table: dict[str, Any]) -> str:
-    """Whole-word, case-insensitive replacement, longest phrase first (one pass, so replacements are final)."""
-    keys = sorted((str(k) for k in table), key=len, reverse=True)
-    if not keys:
-        return text
-    lookup = {k.lower(): str(v) for k, v in table.items()}
+@lru_cache(maxsize=None)
+def _phrase_table(kind: str) -> tuple[re.Pattern, dict[str, str]]:
+    """(pattern, lookup) for a language's phrases and number words ('de', 'fr', 'es') or English number
+    phrases ('en'): compiled once per process, not per message."""
+    if kind == "en":
+        table = {k: str(v) for k, v in lexicon()["english_numbers"]["phrases"].items()}
+    else:
+        entry = lexicon()["languages"][kind]
+        table = {**{str(k): str(v) for k, v in entry["phrases"].items()},
+                 **{str(k): str(v) for k, v in entry["numbers"].items()}}
+    keys = sorted(table, key=len, reverse=True)  # longest phrase first
     pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(k) for k in keys) + r")(?![\w-])", re.IGNORECASE)
+    return pattern, {k.lower(): v for k, v in table.items()}
+
+
+def _replace_phrases(text: str, kind: str) -> str:
+    """Whole-word, case-insensitive replacement in one pass, so replacements are final."""
+    pattern, lookup = _phrase_table(kind)
     return pattern.sub(lambda m: lookup[m.group(1).lower()], text)
 
 
 def translate(text: str, lang: str) -> str:
     """Rewrite a German, French or Spanish message's known phrases and number words into English."""
-    if lang not in FOREIGN:
-        return text
-    entry = lexicon()["languages"][lang]
-    return _replace_phrases(text, {**entry["phrases"], **{k: str(v) for k, v in entry["numbers"].items()}})
+    return _replace_phrases(text, lang) if lang in FOREIGN else text
 
 
 # ---------------------------------------------------------------- typos
@@ -165,29 +171,30 @@ def _spell_out(tokens: list[str]) -> Optional[int]:
     return total + current
 
 
-def english_numbers(text: str) -> str:
-    """Number words to digits: 'twenty thousand' -> '20000', 'a few hundred' -> '300'. A lone 'one' stays
-    ('one of 12 teams', 'one GPU' read better as words)."""
+@lru_cache(maxsize=1)
+def _number_run() -> re.Pattern:
     units, tens, scales = _english_number_words()
-    text = _replace_phrases(text, {k: str(v) for k, v in lexicon()["english_numbers"]["phrases"].items()})
     words = "|".join(sorted([*units, *tens, *scales], key=len, reverse=True))
-    run = re.compile(rf"\b(?:(?:a|an)\s+(?=hundred|thousand|million))?(?:{words})(?:(?:\s+|-)(?:and\s+)?(?:{words}))*\b",
-                     re.IGNORECASE)
+    return re.compile(rf"\b(?:(?:a|an)\s+(?=hundred|thousand|million))?(?:{words})(?:(?:\s+|-)(?:and\s+)?(?:{words}))*\b",
+                      re.IGNORECASE)
+
+
+def english_numbers(text: str) -> str:
+    """Number words to digits: 'twenty thousand' -> '20000', '2.5 million' -> '2500000', 'a few hundred' -> '300'.
+    A lone 'one' stays ('one of 12 teams', 'one GPU' read better as words)."""
+    _, _, scales = _english_number_words()
+    text = _replace_phrases(text, "en")
+    text = re.sub(r"(?<![\d.,])(\d+(?:\.\d+)?)\s+(" + "|".join(scales) + r")\b",  # "2.5 million", "3 thousand"
+                  lambda m: str(int(round(float(m.group(1)) * scales[m.group(2).lower()]))), text, flags=re.IGNORECASE)
 
     def sub(m: re.Match) -> str:
         tokens = [t for t in re.split(r"[\s-]+", m.group(0).lower()) if t and t not in ("a", "an")]
-        if tokens == ["one"] or tokens == ["zero"]:
-            return m.group(0)
-        if tokens[-1] == "and":
+        if tokens in (["one"], ["zero"]) or tokens[-1] == "and":
             return m.group(0)
         value = _spell_out(tokens)
         return str(value) if value is not None else m.group(0)
 
-    return run.sub(sub, text)
-
-
-_APPROX = r"(?:about|around|roughly|approx\.?|approximately|circa|ca\.|~|some|maybe|probably|nearly|almost|over|" \
-          r"more than|at least|up to|under|less than|fewer than|just|only)"
+    return _number_run().sub(sub, text)
 
 
 def digits(text: str, lang: str = "en") -> str:

@@ -78,7 +78,7 @@ def send(message: str, history: list[dict[str, Any]], state: Optional[dict[str, 
             "Sorry, I could not process that message. Everything gathered so far is kept; please rephrase it, "
             "or give one fact at a time (e.g. \"5 classes\", \"400 per class\").")}]
         try:
-            rec = DialogueManager._recommend(before)  # the recommendation shown before this message stays
+            rec = DialogueManager.recommend(before)  # the recommendation shown before this message stays
         except Exception:
             rec = None
         return (history, before.model_dump(), brief_card(before),
