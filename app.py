@@ -13,9 +13,9 @@ import gradio as gr
 
 from tladvisor.advice.brief import TASKS
 from tladvisor.advice.domains import domains
+from tladvisor.schemas import STRATEGIES
 from tladvisor.ui.scoping import COMMERCIAL, recommend
 
-STRATEGIES = ["auto", "linear_probe", "lora", "partial", "progressive", "full"]
 UPLOAD_TYPES = [".zip", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json"]  # text_data.TEXT_EXTENSIONS + zip
 
 

@@ -104,8 +104,21 @@ def test_tabular_gets_gradient_boosting_not_deep_model():
     assert get_backbone(rec.primary.id).family == "gbdt"
     assert [s.strategy for s in rec.plan] == ["gbdt", "feature_transfer"]
     assert rec.expectation.band is None
-    with pytest.raises(ValueError, match="tabular"):
+    cfg = rec.to_train_config("data.csv")  # the engine trains it: gradient boosting, no network stage
+    assert cfg.modality == "tabular" and cfg.task_kind == "tabular-classification"
+    assert cfg.stages() == ["gradient_boosting"]
+
+
+def test_untrainable_task_is_refused_by_name():
+    rec = rec_for(task="tabular-regression", domain="finance", total=5_000, commercial=True)
+    with pytest.raises(ValueError, match="tabular-regression"):
         rec.to_train_config("data.csv")
+
+
+def test_ner_config_is_token_classification():
+    cfg = rec_for(task="ner", domain="general", total=3_000, commercial=True).to_train_config("train.conll")
+    assert cfg.task_kind == "token-classification" and cfg.stages() == ["full"]
+    assert cfg.epochs == 10 and cfg.lr == 1e-4  # the ner row of the hyper-parameter table, NER-SCHED
 
 
 def test_edge_deployment_gets_small_fast_backbone():

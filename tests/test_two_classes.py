@@ -125,6 +125,6 @@ def test_probe_with_character_ngrams_saves_reloads_and_predicts_what_training_me
 
     without = run.model.model.eval()
     with torch.no_grad():
-        plain = without(run._text_batch([t for t, _ in test])).softmax(-1).numpy()
+        plain = without(run.task.make_batch(run.info, run.prep, [t for t, _ in test])).softmax(-1).numpy()
     assert classification_metrics(np.array(truth_index), plain, run.classes)["log_loss"] != pytest.approx(
         res.metrics["log_loss"], abs=1e-4)

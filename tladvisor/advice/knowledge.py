@@ -19,9 +19,16 @@ class KnowledgeError(RuntimeError):
 
 
 def knowledge_dir() -> Path:
-    """Directory of the knowledge base: $TLADVISOR_KNOWLEDGE, else `knowledge/` beside the package."""
+    """Directory of the knowledge base: $TLADVISOR_KNOWLEDGE, else `knowledge/` beside the package (a source
+    checkout or editable install), else the copy a wheel installs as `tladvisor/_knowledge`."""
     env = os.environ.get("TLADVISOR_KNOWLEDGE")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "knowledge"
+    if env:
+        path = Path(env)
+    else:
+        package = Path(__file__).resolve().parents[1]
+        path = package.parent / "knowledge"
+        if not (path / "rules.yaml").is_file():
+            path = package / "_knowledge"
     if not (path / "rules.yaml").is_file():
         raise KnowledgeError(
             f"knowledge base not found at {path} (expected rules.yaml there); "

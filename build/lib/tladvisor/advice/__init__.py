@@ -1,0 +1,1 @@
+"""Advice layer: brief -> rules -> recommendation -> messaging. Pure Python: never imports torch."""

@@ -1,0 +1,149 @@
+"""`ProjectBrief`: what the scoping conversation (or the CLI) gathers about a project."""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tladvisor.advice.catalogue import get_backbone
+from tladvisor.advice.domains import canonical_domain, domains
+
+Task = Literal[
+    "image-classification",
+    "object-detection",
+    "image-segmentation",
+    "text-classification",
+    "sentiment",
+    "ner",
+    "tabular-classification",
+    "tabular-regression",
+]
+TASKS: tuple[str, ...] = Task.__args__  # type: ignore[attr-defined]
+_TASK_ALIASES = {
+    "image": "image-classification",
+    "images": "image-classification",
+    "classification": "image-classification",
+    "detection": "object-detection",
+    "segmentation": "image-segmentation",
+    "text": "text-classification",
+    "intent": "text-classification",
+    "intents": "text-classification",
+    "sentiment-analysis": "sentiment",
+    "named-entity-recognition": "ner",
+    "tabular": "tabular-classification",
+    "regression": "tabular-regression",
+}
+MODALITY_OF_TASK = {
+    "image-classification": "image",
+    "object-detection": "image",
+    "image-segmentation": "image",
+    "text-classification": "text",
+    "sentiment": "text",
+    "ner": "text",
+    "tabular-classification": "tabular",
+    "tabular-regression": "tabular",
+}
+_LANGUAGE_ALIASES = {"english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it",
+                     "dutch": "nl", "portuguese": "pt", "polish": "pl", "chinese": "zh", "japanese": "ja",
+                     "arabic": "ar", "multilingual": "multi"}
+
+
+class ProjectBrief(BaseModel):
+    """Validated project facts. Only `task` is required; `advise` says what else it needs."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    task: Task = Field(description="What the model must do.")
+    domain: str = Field("general", description="Client domain (manufacturing, medical, legal, finance, ...).")
+    classes: Optional[int] = Field(None, ge=2, description="Number of classes (entity types for NER).")
+    per_class: Optional[int] = Field(None, ge=1, description="Labelled examples per class (average).")
+    total: Optional[int] = Field(None, ge=1, description="Labelled examples in total (documents for NER).")
+    label_quality: Literal["clean", "some_noise", "noisy", "unknown"] = "unknown"
+    unlabelled_data: bool = Field(False, description="Is unlabelled in-domain data available?")
+    commercial: Optional[bool] = Field(None, description="Will the model be used commercially? None = not stated.")
+    edge: bool = Field(False, description="Must run on an edge / mobile device.")
+    latency_ms: Optional[float] = Field(None, gt=0, description="Inference latency budget per example.")
+    compute: Literal["cpu", "single_gpu", "multi_gpu"] = "cpu"
+    keep_original: bool = Field(False, description="Must keep its original-domain performance.")
+    language: str = "en"
+    image_size: Optional[int] = Field(None, ge=8, description="Typical image side in pixels.")
+    task_complexity: Optional[Literal["simple", "complex"]] = None
+    preferred_backbones: list[str] = Field(default_factory=list, description="Catalogue ids the client asked about.")
+    project_name: Optional[str] = Field(None, max_length=200)
+
+    @field_validator("task", mode="before")
+    @classmethod
+    def _normalise_task(cls, value: object) -> object:
+        if isinstance(value, str):
+            key = value.strip().lower().replace("_", "-").replace(" ", "-")
+            return _TASK_ALIASES.get(key, key)
+        return value
+
+    @field_validator("domain", mode="before")
+    @classmethod
+    def _normalise_domain(cls, value: object) -> str:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return "general"
+        name = canonical_domain(str(value))
+        if name is None:
+            raise ValueError(f"unknown domain '{value}'; choose one of: {', '.join(domains())}")
+        return name
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _normalise_language(cls, value: object) -> str:
+        text = str(value or "en").strip().lower()
+        return _LANGUAGE_ALIASES.get(text, text)
+
+    @field_validator("label_quality", mode="before")
+    @classmethod
+    def _normalise_quality(cls, value: object) -> object:
+        if isinstance(value, str):
+            key = value.strip().lower().replace(" ", "_").replace("-", "_")
+            return {"good": "clean", "high": "clean", "some": "some_noise", "medium": "some_noise",
+                    "bad": "noisy", "poor": "noisy", "low": "noisy"}.get(key, key)
+        return value
+
+    @field_validator("preferred_backbones")
+    @classmethod
+    def _known_backbones(cls, value: list[str]) -> list[str]:
+        return [get_backbone(v).id for v in value]  # raises a clear "unknown backbone" error
+
+    @model_validator(mode="after")
+    def _consistent_volume(self) -> "ProjectBrief":
+        if self.task == "ner":  # NER volume is counted in documents, not per entity type
+            if self.total is None and self.per_class is not None:  # "400 per entity type": about that many each
+                object.__setattr__(self, "total", self.per_class * (self.classes or 1))
+            return self
+        if self.per_class is None and self.total is not None and self.classes:
+            object.__setattr__(self, "per_class", max(1, self.total // self.classes))
+        if self.total is None and self.per_class is not None and self.classes:
+            object.__setattr__(self, "total", self.per_class * self.classes)
+        return self
+
+    @property
+    def modality(self) -> str:
+        return MODALITY_OF_TASK[self.task]
+
+    def missing_for_advice(self) -> list[str]:
+        """Fields `advise` still needs, each with why (empty when the brief is complete enough)."""
+        missing = []
+        if self.modality == "tabular" or self.task == "ner":
+            if self.total is None and self.per_class is None:
+                missing.append("total (how many labelled rows / documents)")
+        else:
+            if self.classes is None:
+                missing.append("classes (how many classes)")
+            if self.per_class is None and self.total is None:
+                missing.append("per_class or total (how many labelled examples)")
+        return missing
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per bad field: `field: message` (what a user can act on)."""
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err.get("loc", ())) or "brief"
+        msg = err.get("msg", "invalid value").removeprefix("Value error, ")
+        parts.append(f"{field}: {msg}")
+    return "; ".join(parts)

@@ -1,0 +1,497 @@
+"""The `tladvisor` command line: advise (and, as the training layer lands, train / predict)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from pydantic import ValidationError
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _read_brief_file(path: str) -> dict[str, Any]:
+    import yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise CliError(f"--brief: file not found: {path}")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))  # YAML is a superset of JSON
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CliError(f"--brief {path}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(data, dict):
+        raise CliError(f"--brief {path}: expected a mapping of brief fields, got {type(data).__name__}")
+    return data
+
+
+def _brief_from_args(args: argparse.Namespace) -> Any:
+    from tladvisor.advice.brief import ProjectBrief, format_validation_error
+
+    data: dict[str, Any] = _read_brief_file(args.brief) if args.brief else {}
+    flags = {
+        "task": args.task, "domain": args.domain, "classes": args.classes, "per_class": args.per_class,
+        "total": args.total, "label_quality": args.label_quality, "language": args.language,
+        "latency_ms": args.latency_ms, "compute": args.compute, "image_size": args.image_size,
+        "task_complexity": args.complexity, "project_name": args.name,
+        "commercial": args.commercial,
+        "edge": args.edge or None, "keep_original": args.keep_original or None,
+        "unlabelled_data": args.unlabelled or None,
+        "preferred_backbones": args.backbone or None,
+    }
+    data.update({k: v for k, v in flags.items() if v is not None})
+    if "task" not in data:
+        raise CliError("task: required (--task image-classification | text-classification | ner | tabular ...)")
+    try:
+        return ProjectBrief(**data)
+    except ValidationError as exc:
+        raise CliError(format_validation_error(exc)) from exc
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def render_text(rec: Any) -> str:
+    """The recommendation, readable in a terminal."""
+    out = [f"Backbone:  {rec.primary.name} [{rec.primary.id}] - {rec.primary.why}"]
+    for alt in rec.alternatives:
+        out.append(f"  alt:     {alt.name} [{alt.id}] - {alt.why}")
+    for rej in rec.rejected:
+        out.append(f"  REJECTED {rej.reason}")
+    out.append("Plan:")
+    out += [f"  {i}. [{s.strategy}] {s.step}" for i, s in enumerate(rec.plan, 1)]
+    hp = rec.hyperparams
+    if hp.learning_rate:
+        out.append(f"Hyper-parameters: lr {hp.learning_rate:g}, head lr {hp.head_learning_rate:g}, warmup "
+                   f"{hp.warmup_ratio:.0%}, {hp.epochs} epochs, batch {hp.batch_size}"
+                   + (f", {hp.resolution}px" if hp.resolution else "")
+                   + (f", max {hp.max_length} tokens" if hp.max_length else ""))
+        out.append(f"  ({hp.lr_note})")
+    exp = rec.expectation
+    out.append(f"Expected {exp.metric}: {exp.band_text}"
+               + "".join(f"; {f.multiplier}x data: " + (f"{f.band[0]:.0%}-{f.band[1]:.0%}" if f.band else "?")
+                         for f in exp.forecast))
+    for title, items in (("Data gaps", rec.data_gaps), ("Risks", rec.risks), ("Evaluation", rec.evaluation_plan),
+                         ("Notes", rec.notes)):
+        if items:
+            out.append(f"{title}:")
+            out += [f"  - {x}" for x in items]
+    out.append(f"Licence: {rec.licence.status.upper()} - {rec.licence.text}")
+    out.append("Why (rules fired):")
+    out += [f"  {r.id}: {r.why}" for r in rec.fired_rules]
+    return "\n".join(out)
+
+
+def cmd_advise(args: argparse.Namespace) -> int:
+    from tladvisor.advice.advisor import advise
+    from tladvisor.advice.summary import scoping_summary_html, scoping_summary_markdown
+
+    brief = _brief_from_args(args)
+    try:
+        rec = advise(brief)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    print(json.dumps(rec.model_dump(mode="json"), indent=2) if args.json else render_text(rec))
+    if args.out:
+        out = Path(args.out)
+        if out.suffix.lower() not in (".md", ".html", ".htm"):
+            raise CliError(f"--out {args.out}: use a .md or .html file name")
+        text = scoping_summary_html(rec) if out.suffix.lower() in (".html", ".htm") else scoping_summary_markdown(rec)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(out.name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(out)  # atomic: a reader never sees half a summary
+        except OSError as exc:
+            raise CliError(f"--out {args.out}: cannot write ({exc.strerror})") from exc
+        print(f"Scoping summary written to {out}", file=sys.stderr)
+    return 0
+
+
+def _script_messages(path: str) -> list[str]:
+    """One user message per non-empty line of FILE ('-' reads standard input)."""
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        file = Path(path)
+        if not file.is_file():
+            raise CliError(f"--script: file not found: {path}")
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CliError(f"--script {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+    messages = [line.strip() for line in text.splitlines() if line.strip()]
+    if not messages:
+        raise CliError(f"--script {path}: no messages (one message per line)")
+    return messages
+
+
+def _plain(markdown: str) -> str:
+    """A chat reply for the terminal: no bold / italic markers."""
+    return re.sub(r"\*\*(.+?)\*\*|\*(.+?)\*", lambda m: m.group(1) or m.group(2), markdown)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from tladvisor.chat.dialogue import DialogueManager, brief_from
+
+    dm = DialogueManager(semantic=not args.no_semantic)
+    turn = dm.opening()
+    turns: list[dict[str, str]] = []
+    interactive = args.script is None
+    if not args.json:
+        print(_plain(turn.reply), flush=True)
+    messages = iter(_script_messages(args.script)) if args.script else None
+    while True:
+        if messages is not None:
+            message = next(messages, None)
+            if message is None:
+                break
+        else:
+            try:
+                message = input("\n> ")
+            except EOFError:
+                break
+            if message.strip().lower() in ("quit", "exit", "bye", ":q"):
+                break
+        turn = dm.respond(turn.state, message)
+        turns.append({"user": message, "reply": turn.reply})
+        if not args.json:
+            print(("" if interactive else f"\n> {message}\n") + "\n" + _plain(turn.reply), flush=True)
+    state = turn.state
+    rec = turn.recommendation or dm.recommend(state)
+    brief = rec.brief if rec is not None else brief_from(state)
+    if args.json:
+        print(json.dumps({
+            "brief": brief.model_dump(mode="json") if brief is not None else dict(state.known),
+            "turns": turns,
+            "recommendation": rec.model_dump(mode="json") if rec is not None else None,
+            "state": {"known": state.known, "unsure": state.unsure, "skipped": state.skipped,
+                      "language": state.language or "en"},
+        }, indent=2, ensure_ascii=False))
+    elif rec is not None:
+        print("\n" + render_text(rec))
+    return 0
+
+
+def cmd_catalogue(args: argparse.Namespace) -> int:
+    from tladvisor.advice.catalogue import load_catalogue
+
+    rows = [b for b in load_catalogue() if not args.modality or b.modality == args.modality]
+    if args.json:
+        print(json.dumps([b.model_dump() for b in rows], indent=2))
+        return 0
+    print(f"{'id':24} {'modality':8} {'params':>7} {'licence':14} {'commercial':10} {'speed':6} offline")
+    for b in rows:
+        print(f"{b.id:24} {b.modality:8} {b.params_m:>6g}M {b.licence:14} {b.commercial_use:10} {b.speed:6} "
+              f"{'yes' if b.offline else 'no'}")
+    return 0
+
+
+def _config_for_training(args: argparse.Namespace) -> Any:
+    """A TrainConfig from the advisor's recommendation for this data; flags override its choices."""
+    overrides = {k: v for k, v in {
+        "epochs": args.epochs, "batch_size": args.batch_size, "resolution": args.resolution, "lr": args.lr,
+        "precision": args.precision, "seed": args.seed, "out_dir": args.out,
+        "retrain_on_all": args.retrain_on_all}.items() if v is not None}
+    from tladvisor.advice.advisor import advise
+    from tladvisor.advice.brief import ProjectBrief
+    from tladvisor.data_volume import data_volume
+
+    task, classes, n = data_volume(args.data, args.text_col, args.label_col)
+    unit = "texts" if task == "text-classification" else "images"
+    if unit == "texts":
+        overrides.update(text_col=args.text_col, label_col=args.label_col, test_data=args.test,
+                         label_names=not args.no_label_names)
+    rec = advise(ProjectBrief(task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))))
+    print(f"Advisor: {rec.primary.name}, plan {' -> '.join(rec.trainable_stages())} ({n} {unit}, {classes} classes)",
+          file=sys.stderr)
+    return rec.to_train_config(args.data, backbone=args.backbone, strategy=args.strategy, **overrides)
+
+
+class _Progress:
+    """tqdm bars with ETA per training stage, fed by the engine's progress events."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        from tqdm.auto import tqdm
+
+        kind = event.get("event")
+        if kind == "step":
+            total = event["steps"] * event["epochs"]
+            if self.bar is None or self.bar.total != total or self.bar.desc != event["stage"]:
+                self.close()
+                self.bar = tqdm(total=total, desc=event["stage"], unit="step", file=sys.stderr)
+            self.bar.update(1)
+            self.bar.set_postfix(epoch=event["epoch"], loss=f"{event['loss']:.3f}")
+        elif kind == "epoch" and self.bar is not None and "val_macro_f1" in event:  # a retrain has no score
+            self.bar.set_postfix(epoch=event["epoch"], val_f1=f"{event['val_macro_f1']:.3f}")
+        elif kind == "stage":
+            self.close()
+            print(f"Stage {event['index'] + 1}/{event['of']}: {event['stage']}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tladvisor.training.errors import BackboneUnavailableError, DataError, RunDirError
+    from tladvisor.training.trainer import train
+
+    progress = _Progress()
+    try:
+        if args.resume:
+            from tladvisor.schemas import TrainConfig
+
+            result = train(TrainConfig(modality="image", data="-", backbone="-"), resume=args.resume,  # config from RUN
+                           progress=progress)
+        else:
+            if not args.data:
+                raise CliError("DATA: give a folder or .zip of class sub-folders (or --resume RUN)")
+            result = train(_config_for_training(args), progress=progress)
+    except (DataError, BackboneUnavailableError, RunDirError) as exc:
+        raise CliError(str(exc)) from exc
+    except ValidationError as exc:
+        from tladvisor.advice.brief import format_validation_error
+
+        raise CliError(format_validation_error(exc)) from exc
+    except ValueError as exc:  # the advisor's refusals (e.g. a plan the engine cannot run)
+        raise CliError(str(exc)) from exc
+    finally:
+        progress.close()
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only the main process reports
+        return 0
+    if args.report:
+        _write_report(result.run_dir)
+    if getattr(args, "json", False):
+        print(result.to_json())
+    else:
+        m = result.metrics
+        print(f"Run {result.run_dir}: test accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} "
+              f"({m['errors']} errors in {m['n']}), kept stage {m['best_stage']}, {result.wall_time_s:.1f} s")
+    return 0
+
+
+def _write_report(run_dir: str) -> None:
+    from tladvisor.reporting.client_report import write_client_report
+
+    try:
+        md_path, html_path = write_client_report(run_dir)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc)) from exc
+    except (OSError, ValueError, KeyError) as exc:  # damaged metrics / result files
+        raise CliError(f"{Path(run_dir).name}: cannot write the client report ({exc})") from exc
+    print(f"Client report written to {html_path} and {md_path.name}", file=sys.stderr)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    run = Path(args.run)
+    if not (run / "metrics.json").is_file():
+        raise CliError(f"{run.name}: not a finished run (metrics.json missing)")
+    _write_report(str(run))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from tladvisor.training.errors import BackboneUnavailableError, RunDirError
+    from tladvisor.training.predict import load_run
+
+    inputs = list(args.inputs)
+    if args.file:
+        try:
+            inputs += [line for line in Path(args.file).read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"--file {args.file}: cannot read ({exc})") from exc
+    if not inputs:
+        raise CliError("give images / texts to predict, or --file with one text per line")
+    if args.top_k < 1:
+        raise CliError(f"--top-k: must be 1 or more (got {args.top_k})")
+    try:
+        run = load_run(args.run)
+        preds = run.predict(inputs, top_k=args.top_k)
+    except (RunDirError, BackboneUnavailableError) as exc:
+        raise CliError(str(exc)) from exc
+    if args.json:
+        print(json.dumps([{"input": i, "top_k": [{"label": l, "probability": p} for l, p in ps]}
+                          for i, ps in zip(inputs, preds)], indent=2))
+    else:
+        for inp, ps in zip(inputs, preds):
+            print(f"{inp}: " + ", ".join(f"{l} {p:.1%}" for l, p in ps))
+    return 0
+
+
+def _data_errors():
+    from tladvisor.training.errors import BackboneUnavailableError, DataError, RunDirError
+
+    return DataError, BackboneUnavailableError, RunDirError
+
+
+def cmd_rank(args: argparse.Namespace) -> int:
+    from tladvisor.evidence.ranking import rank_backbones
+
+    try:
+        ranking = rank_backbones(args.data, args.candidates, sample_per_class=args.sample_per_class,
+                                 text_col=args.text_col, label_col=args.label_col)
+    except _data_errors() as exc:
+        raise CliError(str(exc)) from exc
+    if not ranking.entries:
+        raise CliError("no candidate could be scored: " + "; ".join(f"{k}: {v}" for k, v in ranking.skipped.items()))
+    print(ranking.model_dump_json(indent=2) if args.json else ranking.to_markdown())
+    return 0
+
+
+def cmd_evidence(args: argparse.Namespace) -> int:
+    from tladvisor.evidence.collect import collect_evidence
+
+    from tladvisor.advice.advisor import advise
+    from tladvisor.advice.brief import ProjectBrief
+    from tladvisor.data_volume import data_volume
+
+    out = Path(args.out or f"evidence-{Path(args.data).stem}")
+    try:
+        task, classes, n = data_volume(args.data, args.text_col, args.label_col)
+        prior = advise(ProjectBrief(task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))))
+        ev = collect_evidence(args.data, out, prior_band=prior.expectation.band, candidates=args.candidates,
+                              rank=not args.no_rank,
+                              scratch_epochs=args.scratch_epochs, transfer_run=args.run,
+                              progress=lambda msg: print(f"evidence: {msg}", file=sys.stderr),
+                              text_col=args.text_col, label_col=args.label_col)
+    except _data_errors() as exc:
+        raise CliError(str(exc)) from exc
+    print(ev.model_dump_json(indent=2) if args.json else ev.to_markdown())
+    print(f"Written to {out}/ (evidence.json, evidence.md, learning_curve.png)", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tladvisor", description="Transfer-learning advisor and trainer.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    adv = sub.add_parser("advise", help="recommend a backbone, strategy and expectations for a project brief")
+    adv.add_argument("--brief", help="YAML or JSON file with brief fields (flags override it)")
+    adv.add_argument("--task", help="image-classification, text-classification, sentiment, ner, tabular, ...")
+    adv.add_argument("--domain", help="manufacturing, medical, biomedical, clinical, legal, finance, ...")
+    adv.add_argument("--classes", type=int)
+    adv.add_argument("--per-class", type=int, dest="per_class", help="labelled examples per class")
+    adv.add_argument("--total", type=int, help="labelled examples in total (documents for NER)")
+    adv.add_argument("--label-quality", choices=["clean", "some_noise", "noisy", "unknown"])
+    adv.add_argument("--unlabelled", action="store_true", help="unlabelled in-domain data is available")
+    com = adv.add_mutually_exclusive_group()
+    com.add_argument("--commercial", dest="commercial", action="store_true", default=None)
+    com.add_argument("--non-commercial", dest="commercial", action="store_false")
+    adv.add_argument("--edge", action="store_true", help="must run on an edge / mobile device")
+    adv.add_argument("--latency-ms", type=float)
+    adv.add_argument("--compute", choices=["cpu", "single_gpu", "multi_gpu"])
+    adv.add_argument("--keep-original", action="store_true", help="must keep original-domain performance")
+    adv.add_argument("--language")
+    adv.add_argument("--image-size", type=int, help="typical image side in pixels")
+    adv.add_argument("--complexity", choices=["simple", "complex"])
+    adv.add_argument("--backbone", action="append", help="a catalogue id the client asked about (repeatable)")
+    adv.add_argument("--name", help="project name for the summary")
+    adv.add_argument("--json", action="store_true", help="print the full recommendation as JSON")
+    adv.add_argument("--out", help="write the scoping summary (.md or .html)")
+    adv.set_defaults(func=cmd_advise)
+
+    tr = sub.add_parser("train", help="audit and train on a folder / zip of class sub-folders")
+    tr.add_argument("data", nargs="?", help="folder or .zip in ImageFolder layout (class/*.jpg), "
+                                            "or a .csv / .tsv / .jsonl of labelled texts")
+    tr.add_argument("--text-col", default="text", help="text column (CSV/TSV/JSONL)")
+    tr.add_argument("--label-col", default="label", help="label column (CSV/TSV/JSONL)")
+    tr.add_argument("--test", help="separate test file for texts (else a stratified split)")
+    tr.add_argument("--no-label-names", action="store_true",
+                    help="texts: do not add the class names as extra training rows")
+    tr.add_argument("--retrain-on-all", action=argparse.BooleanOptionalAction, default=None,
+                    help="train the kept fine-tuning stage again on train + validation (default: the advisor's "
+                         "choice; on for few-shot text)")
+    tr.add_argument("--backbone", help="catalogue id or timm name (default: the advisor's choice)")
+    tr.add_argument("--strategy", default="auto",
+                    choices=["auto", "linear_probe", "lora", "partial", "progressive", "full"])
+    tr.add_argument("--epochs", type=int)
+    tr.add_argument("--batch-size", type=int, dest="batch_size")
+    tr.add_argument("--resolution", type=int)
+    tr.add_argument("--lr", type=float)
+    tr.add_argument("--precision", choices=["auto", "fp32", "bf16"])
+    tr.add_argument("--seed", type=int)
+    tr.add_argument("--out", help="run directory (must not exist yet)")
+    tr.add_argument("--resume", metavar="RUN", help="continue an interrupted run directory")
+    tr.add_argument("--json", action="store_true", help="print the RunResult as JSON")
+    tr.add_argument("--report", action="store_true",
+                    help="also write the client report (client-report.html / .md) into the run directory")
+    tr.set_defaults(func=cmd_train)
+
+    rp = sub.add_parser("report", help="write the client report (HTML and Markdown) of a finished run")
+    rp.add_argument("run", help="run directory")
+    rp.set_defaults(func=cmd_report)
+
+    pr = sub.add_parser("predict", help="top-k labels for images or texts with a trained run")
+    pr.add_argument("run", help="run directory")
+    pr.add_argument("inputs", nargs="*", help="image files, or texts for a text run")
+    pr.add_argument("--file", help="a file of texts, one per line")
+    pr.add_argument("--top-k", type=int, default=3)
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(func=cmd_predict)
+
+    rk = sub.add_parser("rank", help="shortlist backbones on your data (k-NN accuracy and LogME, in seconds)")
+    rk.add_argument("data", help="folder / .zip of class sub-folders, or a .csv / .tsv / .jsonl of labelled texts")
+    rk.add_argument("--candidates", nargs="+", help="catalogue ids (default: those available here: bundled or "
+                                                     "cached offline, the catalogue's shortlist online)")
+    rk.add_argument("--sample-per-class", type=int, default=100, help="examples per class to embed (default 100)")
+    rk.add_argument("--text-col", default="text")
+    rk.add_argument("--label-col", default="label")
+    rk.add_argument("--json", action="store_true")
+    rk.set_defaults(func=cmd_rank)
+
+    ev = sub.add_parser("evidence", help="ranking, learning-curve forecast, likely mislabels and a from-scratch "
+                                         "baseline on your data")
+    ev.add_argument("data")
+    ev.add_argument("--out", help="folder for evidence.json / evidence.md / learning_curve.png")
+    ev.add_argument("--candidates", nargs="+", help="backbones to rank (see `tladvisor rank`)")
+    ev.add_argument("--no-rank", action="store_true", help="skip the backbone ranking")
+    ev.add_argument("--scratch-epochs", type=int, default=0,
+                    help="train the from-scratch baseline for this many epochs (0 = skip)")
+    ev.add_argument("--run", help="a trained run directory: compare the from-scratch baseline with it")
+    ev.add_argument("--text-col", default="text")
+    ev.add_argument("--label-col", default="label")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_evidence)
+
+    ch = sub.add_parser("chat", help="the scoping chat in the terminal (the same dialogue as the app)")
+    ch.add_argument("--script", metavar="FILE", help="one user message per line ('-' for standard input) instead "
+                                                     "of typing them")
+    ch.add_argument("--json", action="store_true", help="print the brief, the turns and the recommendation as JSON")
+    ch.add_argument("--no-semantic", action="store_true", help="keywords only (no MiniLM similarity; faster start)")
+    ch.set_defaults(func=cmd_chat)
+
+    cat = sub.add_parser("catalogue", help="list the backbone catalogue")
+    cat.add_argument("--modality", choices=["image", "text", "tabular"])
+    cat.add_argument("--json", action="store_true")
+    cat.set_defaults(func=cmd_catalogue)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the `tladvisor` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"tladvisor: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tladvisor: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not a user error: one line for the user, the traceback on request
+        if os.environ.get("TLADVISOR_DEBUG"):
+            raise
+        print(f"tladvisor: internal error ({type(exc).__name__}: {str(exc)[:300]}); nothing already saved was "
+              "changed. Please report it; TLADVISOR_DEBUG=1 shows the traceback", file=sys.stderr)
+        return 1

@@ -1,0 +1,105 @@
+"""Central hand-over types between advice, training and reporting: `TrainConfig` and `RunResult`.
+
+Pure pydantic (no torch), so the advice layer can produce a TrainConfig and any front end can read a RunResult.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Strategy = Literal["auto", "linear_probe", "lora", "partial", "progressive", "full"]
+STAGE_STRATEGIES = ("linear_probe", "lora", "partial", "progressive", "full")
+
+
+class TrainConfig(BaseModel):
+    """Everything the training engine needs for one run; JSON-serialisable and written into the run dir."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    modality: Literal["image", "text"]
+    task: str = "image-classification"
+    data: str = Field(description="Folder, zip or CSV of labelled data.")
+    test_data: Optional[str] = None
+    out_dir: Optional[str] = Field(None, description="Run directory; a fresh one is made when None.")
+    backbone: str = Field(description="Catalogue id, timm model name or Hugging Face id.")
+    strategy: Strategy = "auto"
+    plan: list[str] = Field(default_factory=lambda: ["linear_probe"], description="Stages `auto` runs in order.")
+    epochs: int = Field(15, ge=1, le=1000)
+    batch_size: int = Field(32, ge=1, le=4096)
+    lr: float = Field(1e-4, gt=0, lt=1)
+    head_lr: float = Field(1e-3, gt=0, lt=10)
+    weight_decay: float = Field(0.01, ge=0, lt=1)
+    warmup_ratio: float = Field(0.05, ge=0, lt=1)
+    layer_decay: Optional[float] = Field(None, gt=0, le=1)
+    lora_r: int = Field(16, ge=1, le=512)
+    lora_alpha: int = Field(16, ge=1, le=1024)
+    resolution: Optional[int] = Field(None, ge=16, le=2048)
+    max_length: Optional[int] = Field(None, ge=8, le=8192)
+    val_fraction: float = Field(0.1, gt=0, lt=0.5)
+    test_fraction: float = Field(0.2, gt=0, lt=0.5)
+    early_stopping_patience: int = Field(3, ge=1)
+    mixup: bool = False
+    refit_head: bool = Field(True, description="Text: after fine-tuning, re-fit the logistic-regression head on "
+                             "the tuned encoder's features and keep it when it scores higher on validation.")
+    ensemble: bool = Field(True, description="Text, probe -> LoRA plans: also score the average of the two "
+                           "(one encoder, adapters off for the probe) and keep it when validation says so.")
+    retrain_on_all: bool = Field(False, description="After the stages are chosen on validation, train the kept "
+                                 "fine-tuning stage again on train + validation for its best epoch count (few-shot "
+                                 "data, where the validation split is a tenth of the examples).")
+    label_names: bool = Field(True, description="Text: also train on each class's name ('card_arrival' -> "
+                              "'card arrival') when the labels are words, not codes.")
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    pretrained: bool = Field(True, description="False = random initialisation (the from-scratch baseline).")
+    seed: int = Field(0, ge=0, lt=2**32)
+    text_col: str = "text"
+    label_col: str = "label"
+
+    @model_validator(mode="after")
+    def _valid_plan(self) -> "TrainConfig":
+        bad = [s for s in self.plan if s not in STAGE_STRATEGIES]
+        if bad:
+            raise ValueError(f"plan: unknown strategies {bad}; use {', '.join(STAGE_STRATEGIES)}")
+        if not self.pretrained and self.stages() != ["full"]:
+            raise ValueError("pretrained: a randomly initialised model can only be trained with strategy 'full' "
+                             "(frozen random features and adapters on random weights measure nothing)")
+        return self
+
+    def stages(self) -> list[str]:
+        """The strategies this run executes in order."""
+        return list(self.plan) if self.strategy == "auto" else [self.strategy]
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.model_dump_json(indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+
+class RunResult(BaseModel):
+    """What a finished (or failed) run produced: metrics and the paths of its artefacts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_dir: str
+    status: Literal["finished", "failed", "interrupted"] = "finished"
+    config: TrainConfig
+    stage_results: list[dict[str, Any]] = Field(default_factory=list)
+    metrics: dict[str, Any] = Field(default_factory=dict, description="accuracy, macro_f1, per_class, top_k ...")
+    artefacts: dict[str, str] = Field(default_factory=dict, description="name -> path inside run_dir")
+    wall_time_s: float = 0.0
+    message: str = ""
+
+    @property
+    def accuracy(self) -> Optional[float]:
+        return self.metrics.get("accuracy")
+
+    @property
+    def macro_f1(self) -> Optional[float]:
+        return self.metrics.get("macro_f1")
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2)

