@@ -16,7 +16,9 @@ from tladvisor.advice.domains import domains
 from tladvisor.schemas import STRATEGIES
 from tladvisor.ui.scoping import COMMERCIAL, recommend
 
-UPLOAD_TYPES = [".zip", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json"]  # text_data.TEXT_EXTENSIONS + zip
+# text_data.TEXT_EXTENSIONS, ner_data's CoNLL suffixes and zip (tables share .csv / .tsv with texts)
+UPLOAD_TYPES = [".zip", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".conll", ".conllu", ".bio", ".iob",
+                ".iob2", ".bioes", ".txt"]
 
 
 def _chat_view(view: tuple) -> tuple:

@@ -33,10 +33,16 @@ class FrozenFeatures:
 
 def base_config(data: str, modality: Optional[str] = None, **overrides: Any) -> TrainConfig:
     """A probe-only TrainConfig for a data set (the modality is read from the file type when not given)."""
-    from tladvisor.training.text_data import TEXT_EXTENSIONS as TEXT_SUFFIXES
+    from tladvisor.data_volume import detect_task
+    from tladvisor.training.errors import DataError
 
     if modality is None:
-        modality = "text" if Path(data).suffix.lower() in TEXT_SUFFIXES else "image"
+        task = detect_task(data, overrides.get("text_col", "text"), overrides.get("label_col", "label"))
+        if task not in ("image-classification", "text-classification"):
+            raise DataError(f"{Path(data).name}: evidence (backbone ranking, learning curve, mislabels) is measured "
+                            f"for image and text classification; this is {task} data: train it directly "
+                            "(`tladvisor train`), which audits it first")
+        modality = task.split("-")[0]
     backbone = overrides.pop("backbone", None) or ("minilm_l6" if modality == "text" else "efficientnet_lite0")
     task = "text-classification" if modality == "text" else "image-classification"
     overrides.setdefault("label_names", False)  # evidence measures the client's own examples (curves, mislabels)

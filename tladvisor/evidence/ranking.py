@@ -128,6 +128,8 @@ def rank_backbones(data: str, candidates: Optional[list[str]] = None, sample_per
         with tempfile.TemporaryDirectory(prefix="tladvisor-rank-") as tmp:
             return rank_backbones(data, candidates, sample_per_class, Path(tmp), seed, **config)
     work_dir = Path(work_dir)
+    base_config(data, text_col=str(config.get("text_col", "text")),  # refuses NER / tabular data by name, early
+                label_col=str(config.get("label_col", "label")))
     sample = sampled_copy(data, sample_per_class, work_dir / "data", seed, str(config.get("text_col", "text")),
                           str(config.get("label_col", "label")))
     config = {k: v for k, v in config.items() if k not in ("text_col", "label_col")}

@@ -39,7 +39,7 @@ class LoadedRun:
     @torch.no_grad()
     def predict_proba(self, inputs: list[Any], batch_size: int = 64) -> torch.Tensor:
         """Class probabilities, one row per input, in the order of `classes`."""
-        if not inputs:
+        if len(inputs) == 0:  # a list, or a DataFrame of table rows
             return torch.zeros((0, len(self.classes)))
         if self.task.engine != "network":
             return torch.as_tensor(self.task.predict_proba_saved(self, inputs), dtype=torch.float32)

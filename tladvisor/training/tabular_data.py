@@ -95,16 +95,27 @@ def _as_numeric(series: "Any") -> Optional["Any"]:
     return pd.to_numeric(series.astype(str).str.strip().str.replace(",", ".", regex=False), errors="coerce")
 
 
-def plan_columns(frame: "Any", label_col: str) -> tuple[ColumnPlan, "Any"]:
-    """(the column plan, the frame with numeric columns converted). ID-like, constant and free-text columns
-    are dropped with the reason."""
+def to_float(series: "Any") -> "Any":
+    """Any column as floats (decimal comma accepted); what does not parse becomes NaN (missing)."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return series.astype(float)
+    return pd.to_numeric(series.astype("string").str.strip().str.replace(",", ".", regex=False),
+                         errors="coerce").astype(float)
+
+
+def plan_columns(frame: "Any", label_col: str, train_mask: Optional[list[bool]] = None) -> tuple[ColumnPlan, "Any"]:
+    """(the column plan, the frame with numeric columns converted). Kinds are read from the training rows
+    (`train_mask`; all rows when None); ID-like, constant and free-text columns are dropped with the reason."""
     plan = ColumnPlan()
     frame = frame.copy()
-    n = len(frame)
+    train = frame if train_mask is None else frame[train_mask]
+    n = len(train)
     for col in frame.columns:
         if col == label_col:
             continue
-        series = frame[col]
+        series = train[col]
         distinct = series.nunique(dropna=True)
         if distinct <= 1:
             plan.dropped[col] = "constant (one value)" if distinct == 1 else "empty"
@@ -113,13 +124,12 @@ def plan_columns(frame: "Any", label_col: str) -> tuple[ColumnPlan, "Any"]:
         if numeric is not None:
             values = numeric.dropna()
             is_int = bool(len(values)) and bool(np.all(np.equal(np.mod(values, 1), 0)))
-            if is_int and distinct >= ID_UNIQUE_RATIO * n and n >= 20:
-                ordered = values.sort_values().to_numpy()
-                steps = np.diff(ordered)
-                if len(steps) and np.all(steps == steps[0]):
-                    plan.dropped[col] = "ID-like (a running number, one per row)"
-                    continue
-            frame[col] = numeric
+            # a running number: a different integer in every row, densely covering its range
+            if (is_int and n >= 20 and distinct == len(values) >= ID_UNIQUE_RATIO * n
+                    and values.max() - values.min() + 1 <= 2 * len(values)):
+                plan.dropped[col] = "ID-like (a running number, one per row)"
+                continue
+            frame[col] = to_float(frame[col])  # every row; a test value that is not a number becomes missing
             plan.numeric.append(col)
             continue
         if distinct >= ID_UNIQUE_RATIO * n and n >= 20:
@@ -127,7 +137,7 @@ def plan_columns(frame: "Any", label_col: str) -> tuple[ColumnPlan, "Any"]:
         elif distinct > MAX_CATEGORIES:
             plan.dropped[col] = f"free text or identifier ({distinct} distinct values; categories allow {MAX_CATEGORIES})"
         else:
-            frame[col] = series.astype("string").str.strip().fillna("(missing)")
+            frame[col] = frame[col].astype("string").str.strip().fillna("(missing)")
             plan.categorical.append(col)
     return plan, frame
 

@@ -14,11 +14,12 @@ from tladvisor.training.errors import DataError
 from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_json
 from tladvisor.training.splits import assign_splits
 from tladvisor.training.tabular_data import (LEAK_SCORE, TabularAuditReport, label_strings, plan_columns, read_table,
-                                             single_column_scores)
+                                             single_column_scores, to_float)
 from tladvisor.training.tabular_model import TabularModel, search
 from tladvisor.training.task import Task, register
 
 CV_FOLDS = 5
+BIG_TABLE = 50_000
 
 
 @register
@@ -84,7 +85,7 @@ class TabularTask(Task):
             plan = assign_splits(labels, {"test": cfg.test_fraction}, cfg.seed)
             splits, notes = plan.assignments, plan.notes
         source = frame["__source__"].tolist()
-        columns, frame = plan_columns(frame.drop(columns=["__source__"]), label_col)
+        columns, frame = plan_columns(frame.drop(columns=["__source__"]), label_col, [sp == "train" for sp in splits])
         frame["__source__"] = source
         self.frame, self.labels, self.splits, self.classes = frame, labels, splits, classes
         y_train = np.array([classes.index(lab) for lab, s in zip(labels, splits) if s == "train"])
@@ -99,8 +100,9 @@ class TabularTask(Task):
                                                                                         for k in leaks}}.items())
                             + ")")
         self.columns = columns
-        train_rows = train_frame[columns.features].astype("string").agg("\x1f".join, axis=1)
-        test_rows = frame[[s == "test" for s in splits]][columns.features].astype("string").agg("\x1f".join, axis=1)
+        row_hash = lambda f: pd.util.hash_pandas_object(f[columns.features], index=False)  # noqa: E731 (NaN-safe)
+        train_rows = row_hash(train_frame)
+        test_rows = row_hash(frame[[s == "test" for s in splits]])
         report = TabularAuditReport(
             rows=len(labels), classes={c: labels.count(c) for c in classes},
             split_counts={s: {c: sum(1 for lab, sp in zip(labels, splits) if sp == s and lab == c) for c in classes}
@@ -140,9 +142,14 @@ class TabularTask(Task):
             found = {"cv_macro_f1": float("nan"), "params": {}, "threshold": None, "derived_kept": [],
                      "derived_tried": [], "folds": 0}
         else:
+            from threadpoolctl import threadpool_limits
+
             folds = list(StratifiedKFold(folds_n, shuffle=True, random_state=self.config.seed).split(rows, y))
             say = (lambda msg: progress({"event": "note", "stage": BOOSTING_STAGE, "message": msg})) if progress else None
-            found = search(self.model, train, y, folds, self.config.seed, say)
+            # one OpenMP thread per fit below BIG_TABLE rows: the search is hundreds of small fits, whose per-node
+            # thread barriers cost more than they save, and stall badly when another job shares the cores
+            with threadpool_limits(limits=1 if len(rows) < BIG_TABLE else None, user_api="openmp"):
+                found = search(self.model, train, y, folds, self.config.seed, say)
         test_rows, _ = self.split("test")
         test_probs = (self.model.predict_proba(self.frame.iloc[test_rows]) if test_rows
                       else np.zeros((0, len(self.classes))))
@@ -200,8 +207,7 @@ class TabularTask(Task):
                             "trained on")
         frame = frame.copy()
         for c in model.numeric:
-            frame[c] = pd.to_numeric(frame[c].astype(str).str.strip().str.replace(",", ".", regex=False),
-                                     errors="coerce")
+            frame[c] = to_float(frame[c])
         return model.predict_proba(frame)
 
 

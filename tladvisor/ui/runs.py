@@ -118,11 +118,18 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
         ev = load_evidence(evidence_dir)
         if ev and ev.ranking and ev.ranking.entries:
             ranking = [(e.backbone, e.knn_accuracy) for e in ev.ranking.entries]
-    rec = advise(ProjectBrief(**known, task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))),
-                 measured_ranking=ranking)
+    if task == "ner":  # NER volume is sentences; its 'classes' are entity types
+        size = {"total": max(1, n)}
+    elif task == "tabular-classification":
+        size = {"classes": max(2, classes), "total": max(1, n)}
+    else:
+        size = {"classes": max(2, classes), "per_class": max(1, n // max(1, classes))}
+    rec = advise(ProjectBrief(**known, task=task, **size), measured_ranking=ranking)
     overrides: dict[str, Any] = {"epochs": int(epochs)} if epochs else {}
-    if task != "image-classification":
+    if task in ("text-classification", "sentiment"):
         overrides.update(text_col=text_col or "text", label_col=label_col or "label")
+    elif task == "tabular-classification":
+        overrides.update(label_col=label_col or "label")
     return rec, rec.to_train_config(upload, strategy=strategy, backbone=backbone or None, out_dir=out_dir,
                                     **overrides)
 
@@ -141,8 +148,9 @@ def audit_upload(upload: Optional[str], brief: Optional[dict[str, Any]] = None, 
             report = make_task(cfg, Path(tmp)).prepare_data()
     except Exception as exc:  # DataError, BackboneUnavailableError, ... : show it, keep the session
         return f"**Cannot use this upload:** {md(public_message(exc), 600)}"
-    return (f"**Plan:** {cfg.backbone}, stages {' -> '.join(cfg.stages())}, up to {cfg.epochs} epochs\n\n"
-            + report.to_markdown())
+    plan = ("gradient boosting (cross-validated search)" if cfg.modality == "tabular" else
+            f"{cfg.backbone}, stages {' -> '.join(cfg.stages())}, up to {cfg.epochs} epochs")
+    return f"**Plan:** {plan}\n\n" + report.to_markdown()
 
 
 def _safe_stem(upload: str) -> str:
@@ -154,6 +162,14 @@ def _safe_stem(upload: str) -> str:
 
 def _metrics_markdown(result) -> str:
     m = result.metrics
+    if "entity_f1" in m:  # token classification
+        lines = [f"### Test entity F1 {m['entity_f1']:.3f} · precision {m['entity_precision']:.3f} · recall "
+                 f"{m['entity_recall']:.3f}", f"{m.get('entities', 0)} entities in {m['n']} held-out sentences; kept "
+                 f"stage **{m['best_stage']}**; {result.wall_time_s:.0f} s.", "",
+                 "| entity type | precision | recall | F1 | n |", "|---|---|---|---|---|"]
+        lines += [f"| {md(t)} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+                  for t, v in m.get("per_type", {}).items()]
+        return "\n".join(lines)
     lines = [f"### Test accuracy {m['accuracy']:.2%} · macro-F1 {m['macro_f1']:.3f}",
              f"{m['errors']} errors in {m['n']} held-out examples; kept stage **{m['best_stage']}**; "
              f"{result.wall_time_s:.0f} s.", "", "| class | precision | recall | F1 | n |", "|---|---|---|---|---|"]
@@ -208,7 +224,7 @@ def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], 
     archive = shutil.make_archive(str(run), "zip", root_dir=run.parent, base_dir=run.name)
     files = [str(report_html), archive, str(run / "README.md")]
     cm = run / "confusion_matrix.png"
-    curves = run / "curves.png"
+    curves = run / "curves.png" if (run / "curves.png").exists() else run / "feature_importance.png"
     return (_metrics_markdown(result) + f"\n\nRun: `{run.name}`", str(cm) if cm.exists() else None,
             str(curves) if curves.exists() else None, files)
 
@@ -222,6 +238,17 @@ def predict(run_dir: Optional[str], image: Optional[str], text: Optional[str], t
         return {}, "Pick a finished run."
     try:
         run = load_run(finished_run(run_dir))
+        if run.task.kind == "token-classification":
+            if not (text or "").strip():
+                return {}, "This is an entity (NER) model: type a sentence."
+            from tladvisor.training.ner_task import predict_entities
+
+            ents = predict_entities(run, [text])[0]
+            found = "; ".join(f"**{md(e['text'])}** [{md(e['type'])}] at {e['start']}-{e['end']}" for e in ents)
+            return {}, f"Entities: {found}" if ents else "No entity found in this sentence."
+        if run.task.kind == "tabular-classification":
+            return {}, (f"This is a tabular model: predict table rows with `tladvisor predict {Path(run_dir).name} "
+                        "--csv rows.csv`.")
         if run.modality == "text":
             if not (text or "").strip():
                 return {}, "This is a text model: type a text."
@@ -243,8 +270,10 @@ def run_summary(run_dir: Optional[str]) -> str:
         run = finished_run(run_dir)
         metrics = json.loads((run / "metrics.json").read_text())
         config = json.loads((run / "config.json").read_text())
+        score = (f"test entity F1 {metrics['entity_f1']:.3f}" if "entity_f1" in metrics
+                 else f"test accuracy {metrics['accuracy']:.2%}")
         return (f"`{run.name}`: {config['modality']} · {md(config['backbone'])} · kept {metrics['best_stage']} · "
-                f"test accuracy {metrics['accuracy']:.2%}")
+                f"{score}")
     except ValueError as exc:  # not a run of this app (JSONDecodeError is a ValueError too)
         return f"{md(public_message(exc))}"
     except (OSError, KeyError, TypeError):

@@ -11,6 +11,8 @@ from typing import Any, Optional, Sequence
 
 from pydantic import ValidationError
 
+from tladvisor.schemas import STRATEGIES
+
 
 class CliError(Exception):
     """A user error: printed as one line, exit status 2."""
@@ -202,14 +204,22 @@ def _config_for_training(args: argparse.Namespace) -> Any:
     from tladvisor.advice.brief import ProjectBrief
     from tladvisor.data_volume import data_volume
 
-    task, classes, n = data_volume(args.data, args.text_col, args.label_col)
-    unit = "texts" if task == "text-classification" else "images"
+    task, classes, n = data_volume(args.data, args.text_col, args.label_col, task=args.task)
+    unit = {"text-classification": "texts", "ner": "sentences", "tabular-classification": "rows"}.get(task, "images")
+    if unit != "images":
+        overrides.update(label_col=args.label_col, test_data=args.test)
     if unit == "texts":
-        overrides.update(text_col=args.text_col, label_col=args.label_col, test_data=args.test,
-                         label_names=not args.no_label_names)
-    rec = advise(ProjectBrief(task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))))
-    print(f"Advisor: {rec.primary.name}, plan {' -> '.join(rec.trainable_stages())} ({n} {unit}, {classes} classes)",
-          file=sys.stderr)
+        overrides.update(text_col=args.text_col, label_names=not args.no_label_names)
+    if task == "ner":
+        brief = ProjectBrief(task=task, total=max(1, n))
+    elif task == "tabular-classification":
+        brief = ProjectBrief(task=task, classes=max(2, classes), total=max(1, n))
+    else:
+        brief = ProjectBrief(task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes)))
+    rec = advise(brief)
+    plan = " -> ".join(rec.trainable_stages()) if task != "tabular-classification" else "gradient boosting"
+    what = "entity types" if task == "ner" else "classes"
+    print(f"Advisor: {rec.primary.name}, plan {plan} ({n} {unit}, {classes} {what})", file=sys.stderr)
     return rec.to_train_config(args.data, backbone=args.backbone, strategy=args.strategy, **overrides)
 
 
@@ -251,8 +261,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.resume:
             from tladvisor.schemas import TrainConfig
 
-            result = train(TrainConfig(modality="image", data="-", backbone="-"), resume=args.resume,  # config from RUN
-                           progress=progress)
+            result = train(resume=args.resume, progress=progress)  # the config the run recorded
         else:
             if not args.data:
                 raise CliError("DATA: give a folder or .zip of class sub-folders (or --resume RUN)")
@@ -275,8 +284,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(result.to_json())
     else:
         m = result.metrics
-        print(f"Run {result.run_dir}: test accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} "
-              f"({m['errors']} errors in {m['n']}), kept stage {m['best_stage']}, {result.wall_time_s:.1f} s")
+        if "entity_f1" in m:
+            print(f"Run {result.run_dir}: test entity F1 {m['entity_f1']:.4f} (precision {m['entity_precision']:.4f}, "
+                  f"recall {m['entity_recall']:.4f}; {m.get('entities', 0)} entities in {m['n']} sentences), kept "
+                  f"stage {m['best_stage']}, {result.wall_time_s:.1f} s")
+        else:
+            print(f"Run {result.run_dir}: test accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} "
+                  f"({m['errors']} errors in {m['n']}), kept stage {m['best_stage']}, {result.wall_time_s:.1f} s")
     return 0
 
 
@@ -301,23 +315,44 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from tladvisor.training.errors import BackboneUnavailableError, RunDirError
+    from tladvisor.training.errors import BackboneUnavailableError, DataError, RunDirError
     from tladvisor.training.predict import load_run
 
-    inputs = list(args.inputs)
+    inputs: list[Any] = list(args.inputs)
     if args.file:
         try:
             inputs += [line for line in Path(args.file).read_text(encoding="utf-8").splitlines() if line.strip()]
         except (OSError, UnicodeDecodeError) as exc:
             raise CliError(f"--file {args.file}: cannot read ({exc})") from exc
-    if not inputs:
-        raise CliError("give images / texts to predict, or --file with one text per line")
     if args.top_k < 1:
         raise CliError(f"--top-k: must be 1 or more (got {args.top_k})")
     try:
         run = load_run(args.run)
-        preds = run.predict(inputs, top_k=args.top_k)
-    except (RunDirError, BackboneUnavailableError) as exc:
+        kind = run.task.kind
+        if kind == "tabular-classification":
+            if not args.csv:
+                raise CliError("a tabular run predicts table rows: give --csv ROWS.csv (the training columns; the "
+                               "label column may be absent)")
+            frame = _read_rows(args.csv)
+            inputs = [f"{Path(args.csv).name}:{i + 2}" for i in range(len(frame))]
+            preds = run.predict(frame, top_k=args.top_k)
+        elif not inputs:
+            raise CliError("give images / texts to predict, or --file with one text per line")
+        elif kind == "token-classification":
+            from tladvisor.training.ner_task import predict_entities
+
+            ents = predict_entities(run, inputs)
+            if args.json:
+                print(json.dumps([{"input": i, "entities": e} for i, e in zip(inputs, ents)], indent=2,
+                                 ensure_ascii=False))
+            else:
+                for inp, es in zip(inputs, ents):
+                    found = ", ".join(f"{e['text']} [{e['type']}] {e['start']}-{e['end']}" for e in es) or "no entity"
+                    print(f"{inp}: {found}")
+            return 0
+        else:
+            preds = run.predict(inputs, top_k=args.top_k)
+    except (RunDirError, BackboneUnavailableError, DataError) as exc:
         raise CliError(str(exc)) from exc
     if args.json:
         print(json.dumps([{"input": i, "top_k": [{"label": l, "probability": p} for l, p in ps]}
@@ -326,6 +361,22 @@ def cmd_predict(args: argparse.Namespace) -> int:
         for inp, ps in zip(inputs, preds):
             print(f"{inp}: " + ", ".join(f"{l} {p:.1%}" for l, p in ps))
     return 0
+
+
+def _read_rows(path: str) -> Any:
+    """Rows to predict: a table without a label column is fine here."""
+    import pandas as pd
+
+    from tladvisor.training.errors import DataError
+
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"--csv {path}: file not found")
+    try:
+        return pd.read_csv(file, sep="\t" if file.suffix.lower() in (".tsv", ".tab") else None, engine="python",
+                           encoding="utf-8-sig").rename(columns=lambda c: str(c).strip())
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"--csv {path}: not a readable table ({str(exc).splitlines()[0][:200]})") from exc
 
 
 def _data_errors():
@@ -401,11 +452,15 @@ def build_parser() -> argparse.ArgumentParser:
     adv.set_defaults(func=cmd_advise)
 
     tr = sub.add_parser("train", help="audit and train on a folder / zip of class sub-folders")
-    tr.add_argument("data", nargs="?", help="folder or .zip in ImageFolder layout (class/*.jpg), "
-                                            "or a .csv / .tsv / .jsonl of labelled texts")
+    tr.add_argument("data", nargs="?", help="folder or .zip in ImageFolder layout (class/*.jpg), a .csv / .tsv / "
+                                            ".jsonl of labelled texts, a CoNLL file (token TAG per line) or JSONL "
+                                            "with entity spans for NER, or a .csv of table rows with a label column")
     tr.add_argument("--text-col", default="text", help="text column (CSV/TSV/JSONL)")
     tr.add_argument("--label-col", default="label", help="label column (CSV/TSV/JSONL)")
-    tr.add_argument("--test", help="separate test file for texts (else a stratified split)")
+    tr.add_argument("--test", help="separate test file for texts, tagged sentences or table rows (else a split)")
+    tr.add_argument("--task", choices=["image-classification", "text-classification", "ner", "tabular-classification"],
+                    help="what the data holds (default: detected: a folder / zip of images, a CoNLL or span-JSONL "
+                         "file for NER, a table with the text column for texts, else a table of rows)")
     tr.add_argument("--no-label-names", action="store_true",
                     help="texts: do not add the class names as extra training rows")
     tr.add_argument("--retrain-on-all", action=argparse.BooleanOptionalAction, default=None,
@@ -413,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "choice; on for few-shot text)")
     tr.add_argument("--backbone", help="catalogue id or timm name (default: the advisor's choice)")
     tr.add_argument("--strategy", default="auto",
-                    choices=["auto", "linear_probe", "lora", "partial", "progressive", "full"])
+                    choices=list(STRATEGIES))
     tr.add_argument("--epochs", type=int)
     tr.add_argument("--batch-size", type=int, dest="batch_size")
     tr.add_argument("--resolution", type=int)
@@ -434,7 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="top-k labels for images or texts with a trained run")
     pr.add_argument("run", help="run directory")
     pr.add_argument("inputs", nargs="*", help="image files, or texts for a text run")
-    pr.add_argument("--file", help="a file of texts, one per line")
+    pr.add_argument("--file", help="a file of texts (or sentences for NER), one per line")
+    pr.add_argument("--csv", help="tabular runs: a CSV of rows to predict")
     pr.add_argument("--top-k", type=int, default=3)
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_predict)

@@ -6,12 +6,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Strategy = Literal["auto", "linear_probe", "lora", "partial", "progressive", "full"]
-STAGE_STRATEGIES = ("linear_probe", "lora", "partial", "progressive", "full")
+Strategy = Literal["auto", "linear_probe", "lora", "partial", "progressive", "full"]  # the one list of strategies
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+STAGE_STRATEGIES = STRATEGIES[1:]  # what a plan's stages may be
+FINE_TUNING_STAGES = ("lora", "partial", "progressive", "full")
+BOOSTING_STAGE = "gradient_boosting"  # the tabular task's single stage (not a network strategy)
+
+# brief task -> (modality, trainable task kind): the one place that says which tasks the engine can train
+TASK_KINDS: dict[str, tuple[str, str]] = {
+    "image-classification": ("image", "image-classification"),
+    "text-classification": ("text", "text-classification"),
+    "sentiment": ("text", "text-classification"),
+    "ner": ("text", "token-classification"),
+    "token-classification": ("text", "token-classification"),
+    "tabular-classification": ("tabular", "tabular-classification"),
+}
 
 
 class TrainConfig(BaseModel):
@@ -19,8 +32,9 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    modality: Literal["image", "text"]
-    task: str = "image-classification"
+    modality: Literal["image", "text", "tabular"]
+    task: str = Field("", description="Brief task ('image-classification', 'sentiment', 'ner', ...); empty = the "
+                      "modality's classification task.")
     data: str = Field(description="Folder, zip or CSV of labelled data.")
     test_data: Optional[str] = None
     out_dir: Optional[str] = Field(None, description="Run directory; a fresh one is made when None.")
@@ -57,8 +71,22 @@ class TrainConfig(BaseModel):
     text_col: str = "text"
     label_col: str = "label"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_task(cls, data: Any) -> Any:
+        # runs recorded before the task mattered carry the old default 'image-classification' beside "text"
+        if isinstance(data, dict) and data.get("modality") in ("image", "text", "tabular"):
+            task = data.get("task") or ""
+            if not task or (task == "image-classification" and data["modality"] != "image"):
+                data = {**data, "task": f"{data['modality']}-classification"}
+        return data
+
     @model_validator(mode="after")
     def _valid_plan(self) -> "TrainConfig":
+        if self.task not in TASK_KINDS:
+            raise ValueError(f"task: '{self.task}' cannot be trained; trainable: {', '.join(TASK_KINDS)}")
+        if TASK_KINDS[self.task][0] != self.modality:
+            raise ValueError(f"task: '{self.task}' is a {TASK_KINDS[self.task][0]} task, not {self.modality}")
         bad = [s for s in self.plan if s not in STAGE_STRATEGIES]
         if bad:
             raise ValueError(f"plan: unknown strategies {bad}; use {', '.join(STAGE_STRATEGIES)}")
@@ -67,8 +95,15 @@ class TrainConfig(BaseModel):
                              "(frozen random features and adapters on random weights measure nothing)")
         return self
 
+    @property
+    def task_kind(self) -> str:
+        """The registered Task kind that trains this config ('token-classification' for 'ner', ...)."""
+        return TASK_KINDS[self.task][1]
+
     def stages(self) -> list[str]:
-        """The strategies this run executes in order."""
+        """The strategies this run executes in order (a tabular run: gradient boosting, whatever the plan)."""
+        if self.modality == "tabular":
+            return [BOOSTING_STAGE]
         return list(self.plan) if self.strategy == "auto" else [self.strategy]
 
     def save(self, path: str | Path) -> None:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any, Optional
 
 from tladvisor.advice.brief import ProjectBrief
+from tladvisor.schemas import FINE_TUNING_STAGES
 from tladvisor.advice.catalogue import Backbone, candidates_for, get_backbone
 from tladvisor.advice.domains import domains
 from tladvisor.advice.messaging import render_messages
@@ -20,9 +22,10 @@ from tladvisor.advice.recommendation import (
     Stage,
     band_text,
 )
-from tladvisor.advice.rules import RuleBook, RuleOutcome, apply_rules, fill, interpolate_band, load_rules
+from tladvisor.advice.rules import (RuleBook, RuleOutcome, apply_rules, check_when_keys, fill, interpolate_band,
+                                   load_rules)
 
-FINE_TUNING = {"lora", "partial", "progressive", "full"}
+FINE_TUNING = set(FINE_TUNING_STAGES)
 PREFERRED_BONUS = 50.0  # a backbone the client asked for wins unless its licence forbids it
 MEASURED_BONUS = 10.0  # the best backbone measured on the client's data (tladvisor rank) beats rule preferences
 MEASURED_WEIGHT = 20.0  # per unit of k-NN accuracy: 5 points of measured accuracy outweigh one preference tag
@@ -74,6 +77,16 @@ def derive_facts(brief: ProjectBrief) -> dict[str, Any]:
 def _derive_from_state(state: dict[str, Any]) -> dict[str, Any]:
     plan = state.get("plan") or []
     return {"fine_tunes": any(stage["strategy"] in FINE_TUNING for stage in plan)}
+
+
+@lru_cache(maxsize=1)
+def checked_rules() -> RuleBook:
+    """rules.yaml, with every `when` key checked against the facts this advisor derives (once per process)."""
+    book = load_rules()
+    known = (set(derive_facts(ProjectBrief(task="image-classification"))) | set(_derive_from_state({}))
+             | {key for rule in book.rules for key in rule.set_})
+    check_when_keys(list(book.rules), known)
+    return book
 
 
 def _score(backbone: Backbone, prefer: dict[str, float]) -> float:
@@ -164,9 +177,10 @@ def _hyperparams(facts: dict[str, Any], state: dict[str, Any], table: dict[str, 
                  ) -> HyperParams:
     modality = facts["modality"]
     plan = state.get("plan") or []
-    if modality not in table:
+    key = facts["task"] if facts["task"] in table else modality  # a task's own row (ner) before its modality's
+    if key not in table:
         return HyperParams(strategy=plan[-1]["strategy"] if plan else "n/a")
-    row = table[modality]
+    row = table[key]
     defaults = table.get("defaults", {})
     main = next((s["strategy"] for s in reversed(plan) if s["strategy"] in row), "linear_probe")
     hp = row[main]
@@ -251,7 +265,7 @@ def advise(brief: ProjectBrief, measured_ranking: Optional[list[tuple[str, float
     missing = brief.missing_for_advice()
     if missing:
         raise BriefIncompleteError("brief is missing: " + "; ".join(missing))
-    book = load_rules()
+    book = checked_rules()
     table = book.hyperparams
     facts = derive_facts(brief)
     outcome = apply_rules(list(book.rules), facts, _derive_from_state)

@@ -6,7 +6,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from tladvisor.advice.brief import ProjectBrief
-from tladvisor.schemas import STAGE_STRATEGIES, TrainConfig
+from tladvisor.schemas import STAGE_STRATEGIES, TASK_KINDS, TrainConfig
 
 
 class BackboneChoice(BaseModel):
@@ -154,15 +154,16 @@ class Recommendation(BaseModel):
 
         The primary backbone is used unless it is advice-only, in which case the best trainable alternative is.
         """
-        if self.modality not in ("image", "text"):
-            raise ValueError(f"the training engine handles images and text; this is a {self.modality} project "
-                             "(follow the plan with gradient boosting instead)")
-        stages = self.trainable_stages()
-        if not stages:
+        if self.brief.task not in TASK_KINDS:
+            raise ValueError(f"the training engine trains {', '.join(sorted(set(TASK_KINDS)))}; this is a "
+                             f"{self.brief.task} project")
+        tabular = self.modality == "tabular"  # gradient boosting: no network stages, no backbone weights
+        stages = [] if tabular else self.trainable_stages()
+        if not stages and not tabular:
             raise ValueError("the recommended plan has no stage the training engine can run")
         chosen = backbone
         if chosen is None:
-            trainable = [b for b in [self.primary, *self.alternatives] if not b.advice_only]
+            trainable = [b for b in [self.primary, *self.alternatives] if not b.advice_only or tabular]
             if not trainable:
                 raise ValueError("no recommended backbone is trainable by this engine; pass backbone=")
             chosen = trainable[0].id
@@ -174,7 +175,7 @@ class Recommendation(BaseModel):
             out_dir=out_dir,
             backbone=chosen,
             strategy=strategy,
-            plan=stages,
+            plan=stages or ["linear_probe"],  # tabular: ignored (TrainConfig.stages() is gradient boosting)
             epochs=epochs if epochs is not None else hp.epochs or 15,  # 0 is refused by TrainConfig, not replaced
             batch_size=hp.batch_size or 32,
             lr=(hp.stage_learning_rates.get(strategy) if strategy != "auto" else None) or hp.learning_rate or 1e-4,

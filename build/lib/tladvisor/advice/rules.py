@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tladvisor.advice.knowledge import KnowledgeError, load_yaml
 
@@ -42,6 +42,31 @@ class Rule(BaseModel):
     evaluation: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     because: str
+
+
+    @field_validator("when")
+    @classmethod
+    def _known_operators(cls, when: dict[str, Any]) -> dict[str, Any]:
+        for key, cond in when.items():
+            if isinstance(cond, dict):
+                bad = [op for op in cond if op not in _OPS]
+                if bad:
+                    raise ValueError(f"when.{key}: unknown operator(s) {bad}; use {', '.join(_OPS)}")
+        return when
+
+
+def check_when_keys(rules: list[Rule], known: set[str]) -> None:
+    """Refuse a rule whose `when` names a fact nobody provides: such a rule can never fire, so a typo
+    ('per_clas') would silently disable it. `known` = facts derived from the brief plus every key rules set."""
+    import difflib
+
+    for rule in rules:
+        for key in rule.when:
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise KnowledgeError(f"rules.yaml rule '{rule.id}': when-key '{key}' is not a known fact{hint}; "
+                                     f"known facts: {', '.join(sorted(known))}")
 
 
 def condition_holds(value: Any, condition: Any) -> bool:

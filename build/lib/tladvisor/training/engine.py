@@ -89,14 +89,28 @@ def _val_metrics(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
             "val_macro_f1": float(f1_score(labels, pred, average="macro", zero_division=0))}
 
 
+def classification_val_metrics(model: nn.Module, loader, accelerator) -> dict[str, float]:
+    """Validation accuracy and macro-F1 of a classifier over a prepared loader."""
+    return _val_metrics(*predict_logits(model, loader, accelerator))
+
+
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return nn.functional.cross_entropy(logits.float(), target)  # class indices or soft targets
+
+
 def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_loader: Optional[Any], *, accelerator,
         epochs: int, warmup_ratio: float, weight_decay: float, patience: int, stage: str,
         checkpoint: Optional[Path] = None, progress: Optional[ProgressFn] = None, grad_clip: float = 1.0,
         train_mode: Optional[Callable[[nn.Module], None]] = None,
         batch_transform: Optional[Callable[[Any, torch.Tensor], tuple[Any, torch.Tensor]]] = None,
         log: Optional[Callable[[dict[str, Any]], None]] = None,
-        rewind_log: Optional[Callable[[str, int], None]] = None) -> FitResult:
-    """Train `model` on the parameters in `param_groups`; keep the state with the best validation macro-F1.
+        rewind_log: Optional[Callable[[str, int], None]] = None,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = cross_entropy,
+        val_fn: Callable[[nn.Module, Any, Any], dict[str, float]] = classification_val_metrics,
+        score_key: str = "val_macro_f1") -> FitResult:
+    """Train `model` on the parameters in `param_groups`; keep the state with the best validation score
+    (`score_key` of what `val_fn(model, val_loader, accelerator)` returns: macro-F1 for classifiers, entity F1 for
+    token classification).
 
     `train_mode(model)` sets train/eval per sub-module (e.g. frozen BatchNorm statistics);
     `batch_transform(inputs, labels)` may mix a training batch (MixUp) and return soft targets.
@@ -114,7 +128,7 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
         model, optimizer, train_loader, val_loader, scheduler)
     unwrapped = accelerator.unwrap_model(model)
     start_epoch, history, bad_epochs = 0, [], 0
-    best_val: dict[str, Any] = {"val_macro_f1": -1.0}
+    best_val: dict[str, Any] = {score_key: -1.0}
     best_state = copy.deepcopy(unwrapped.state_dict())
     if checkpoint and checkpoint.exists():
         ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
@@ -139,7 +153,7 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
             if batch_transform is not None:
                 inputs, target = batch_transform(inputs, y)
             logits = model(inputs)
-            loss = nn.functional.cross_entropy(logits.float(), target)  # class indices or soft targets
+            loss = loss_fn(logits, target)
             accelerator.backward(loss)
             if grad_clip:
                 accelerator.clip_grad_norm_(model.parameters(), grad_clip)
@@ -155,9 +169,9 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
         record = {"stage": stage, "epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else float("nan"),
                   "lr": scheduler.get_last_lr()[0], "epoch_s": round(time.perf_counter() - t0, 2)}
         if val_loader is not None:
-            record.update(_val_metrics(*predict_logits(model, val_loader, accelerator)))
-            improved = record["val_macro_f1"] > best_val["val_macro_f1"]
-            if record["val_macro_f1"] >= best_val["val_macro_f1"]:  # on a tie, the longer-trained state wins
+            record.update(val_fn(model, val_loader, accelerator))
+            improved = record[score_key] > best_val[score_key]
+            if record[score_key] >= best_val[score_key]:  # on a tie, the longer-trained state wins
                 best_val = {k: v for k, v in record.items() if k.startswith("val_")}
                 best_state = copy.deepcopy(unwrapped.state_dict())
             bad_epochs = 0 if improved else bad_epochs + 1

@@ -76,8 +76,8 @@ def plot_confusion_matrix(cm: list[list[int]], classes: list[str], path: Path, t
     plt.close(fig)
 
 
-def plot_curves(history: list[dict[str, Any]], path: Path) -> bool:
-    """Training loss and validation macro-F1 per epoch, per stage. False when there is nothing to plot."""
+def plot_curves(history: list[dict[str, Any]], path: Path, score_key: str = "val_macro_f1") -> bool:
+    """Training loss and the validation score per epoch, per stage. False when there is nothing to plot."""
     rows = [h for h in history if "epoch" in h]
     if not rows:
         return False
@@ -90,11 +90,12 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> bool:
     for stage in dict.fromkeys(h["stage"] for h in rows):
         hs = [h for h in rows if h["stage"] == stage]
         a1.plot([h["epoch"] for h in hs], [h["train_loss"] for h in hs], marker="o", label=stage)
-        scored = [h for h in hs if "val_macro_f1" in h]  # a retrain on train + validation has no score
+        scored = [h for h in hs if score_key in h]  # a retrain on train + validation has no score
         if scored:
-            a2.plot([h["epoch"] for h in scored], [h["val_macro_f1"] for h in scored], marker="o", label=stage)
+            a2.plot([h["epoch"] for h in scored], [h[score_key] for h in scored], marker="o", label=stage)
     a1.set_title("training loss")
-    a2.set_title("validation macro-F1")
+    a2.set_title("validation " + score_key.removeprefix("val_").replace("_", "-").replace("macro-f1", "macro-F1")
+                 .replace("entity-f1", "entity F1"))
     for ax in (a1, a2):
         ax.set_xlabel("epoch")
         ax.legend()
@@ -102,3 +103,20 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> bool:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def plot_importance(importance: dict[str, float], path: Path, top: int = 20) -> None:
+    """Horizontal bars of permutation importance per input column (largest first)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    items = list(importance.items())[:top][::-1]
+    fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(items) + 1.2))
+    ax.barh([(c if len(c) <= 40 else c[:39] + "…").replace("$", r"\$") for c, _ in items], [v for _, v in items])
+    ax.set_xlabel("drop in score when the column is shuffled (test split)")
+    ax.set_title("feature importance")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -19,6 +19,7 @@ from tladvisor.training.splits import assign_splits
 from tladvisor.training.image_models import (ImageClassifier, create_image_backbone, lora_target_modules,
                                              parameter_groups)
 from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_json
+from tladvisor.training.task import Task, register
 
 
 class ImageFiles(Dataset):
@@ -45,16 +46,17 @@ def _workers(train: bool) -> int:
     return (1 if cores >= 2 else 0) if train else (0 if cores <= 4 else 2)
 
 
-class ImageTask:
+@register
+class ImageTask(Task):
     """Everything image-specific the trainer needs; the loop itself lives in engine.fit."""
 
+    kind = "image-classification"
     modality = "image"
 
     def __init__(self, config: TrainConfig, run_dir: Path):
-        self.config, self.run_dir = config, run_dir
+        super().__init__(config, run_dir)
         self.items: list[ImageItem] = []
         self.sha1: dict[str, str] = {}
-        self.classes: list[str] = []
         self.backbone = None
 
     # ---------------------------------------------------------------- data
@@ -139,8 +141,10 @@ class ImageTask:
 
     # ---------------------------------------------------------- embedding
     @torch.no_grad()
-    def embed(self, model: ImageClassifier, names: list[str], accelerator) -> dict[str, np.ndarray]:
-        """Frozen-backbone features for the named splits, each image computed once and cached on disk."""
+    def embed(self, model: ImageClassifier, names: list[str], accelerator, tuned: bool = False
+              ) -> dict[str, np.ndarray]:
+        """Backbone features for the named splits. Frozen: each image computed once and cached on disk;
+        `tuned=True` (a backbone changed by fine-tuning) computes them afresh and caches nothing."""
         cache = FeatureCache({"arch": self.backbone.arch, "weights": self.backbone.weights_id,
                               "preprocess": repr(self.eval_transform()),
                               "precision": accelerator.mixed_precision})  # bf16 features differ from fp32
@@ -164,6 +168,12 @@ class ImageTask:
                 out.update(zip(idx.tolist(), f.cpu().numpy()))
             return np.stack([out[j] for j in range(len(positions))])
 
+        if tuned:
+            sizes, feats, start, result = [len(self.split(n)[0]) for n in names], compute(
+                list(range(len(all_paths)))) if all_paths else np.zeros((0, 1)), 0, {}
+            for name, count in zip(names, sizes):
+                result[name], start = feats[start:start + count], start + count
+            return result
         result, self.embed_stats = embed_cached(cache, [self.sha1[p] for p in all_paths],
                                                 {n: len(self.split(n)[0]) for n in names}, compute,
                                                 accelerator.is_main_process)
@@ -194,3 +204,28 @@ class ImageTask:
         for m in model.modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
                 m.eval()
+
+    # ------------------------------------------------------ save and load
+    @classmethod
+    def rebuild(cls, info: dict[str, Any], run_dir: Path, pretrained: bool) -> tuple[ImageClassifier, Any]:
+        from timm.data import create_transform
+
+        bb = create_image_backbone(info["backbone"], resolution=info["data_config"]["input_size"][-1],
+                                   pretrained=pretrained)
+        cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in info["data_config"].items()}
+        return ImageClassifier(bb.model, info["num_features"], len(info["classes"])), create_transform(
+            **cfg, is_training=False)
+
+    @classmethod
+    def make_batch(cls, info: dict[str, Any], prep: Any, inputs: list[str]) -> torch.Tensor:
+        from tladvisor.training.errors import RunDirError
+
+        batch = []
+        for path in inputs:
+            try:
+                batch.append(prep(load_rgb(path)))
+            except FileNotFoundError as exc:
+                raise RunDirError(f"{path}: no such image file") from exc
+            except Exception as exc:
+                raise RunDirError(f"{path}: cannot read image ({exc})") from exc
+        return torch.stack(batch)

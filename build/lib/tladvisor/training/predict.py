@@ -11,85 +11,55 @@ from tladvisor.training.errors import RunDirError
 from tladvisor.training.rundir import read_json
 
 
+def task_kind_of(info: dict[str, Any]) -> str:
+    """The task kind a saved run was trained as (runs saved before kinds were recorded: from the modality)."""
+    return info.get("task_kind") or f"{info.get('modality', 'image')}-classification"
+
+
 @dataclass
 class LoadedRun:
-    """A trained classifier ready for prediction (images: file paths; text: strings)."""
+    """A trained model ready for prediction; its task (from the registry) makes the batches."""
 
     run_dir: Path
-    model: torch.nn.Module
+    model: Any
     classes: list[str]
     info: dict[str, Any]
-    tokenizer: Any = None
+    prep: Any = None  # the task's preprocessing state (transform, tokenizer, ...)
 
     @property
     def modality(self) -> str:
         return self.info.get("modality", "image")
 
-    def _image_batch(self, inputs: list[str]) -> torch.Tensor:
-        from timm.data import create_transform
+    @property
+    def task(self):
+        from tladvisor.training.task import task_class
 
-        from tladvisor.training.image_data import load_rgb
-
-        cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in self.info["data_config"].items()}
-        transform = create_transform(**cfg, is_training=False)
-        batch = []
-        for path in inputs:
-            try:
-                batch.append(transform(load_rgb(path)))
-            except FileNotFoundError as exc:
-                raise RunDirError(f"{path}: no such image file") from exc
-            except Exception as exc:
-                raise RunDirError(f"{path}: cannot read image ({exc})") from exc
-        return torch.stack(batch)
-
-    def _text_batch(self, inputs: list[str]) -> dict[str, Any]:
-        enc = self.tokenizer(list(inputs), padding=True, truncation=True, max_length=self.info["max_length"],
-                             return_tensors="pt")
-        # the raw texts ride along for a probe head that also reads character n-grams (training.lexical)
-        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "texts": list(inputs)}
+        return task_class(task_kind_of(self.info))
 
     @torch.no_grad()
-    def predict_proba(self, inputs: list[str], batch_size: int = 64) -> torch.Tensor:
+    def predict_proba(self, inputs: list[Any], batch_size: int = 64) -> torch.Tensor:
         """Class probabilities, one row per input, in the order of `classes`."""
-        if not inputs:
+        if len(inputs) == 0:  # a list, or a DataFrame of table rows
             return torch.zeros((0, len(self.classes)))
-        make = self._text_batch if self.modality == "text" else self._image_batch
+        if self.task.engine != "network":
+            return torch.as_tensor(self.task.predict_proba_saved(self, inputs), dtype=torch.float32)
         device = next(self.model.parameters()).device.type
         out = []
         for k in range(0, len(inputs), batch_size):
             with torch.autocast(device, dtype=torch.bfloat16, enabled=self.info.get("precision") == "bf16"):
-                out.append(self.model(make(inputs[k:k + batch_size])).float().softmax(-1))
+                batch = self.task.make_batch(self.info, self.prep, inputs[k:k + batch_size])
+                out.append(self.model(batch).float().softmax(-1))
         return torch.cat(out)
 
-    def predict(self, inputs: list[str], top_k: int = 3) -> list[list[tuple[str, float]]]:
+    def predict(self, inputs: list[Any], top_k: int = 3) -> list[list[tuple[str, float]]]:
         """Top-k (label, probability) for each input."""
-        probs = self.predict_proba(inputs)
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1 (got {top_k})")
+        probs = self.predict_proba(inputs)
         k = min(top_k, len(self.classes))
         values, idx = probs.topk(k, dim=-1)
         return [[(self.classes[i], float(v)) for v, i in zip(vs.tolist(), ids.tolist())]
                 for vs, ids in zip(values, idx)]
-
-
-def _build(info: dict[str, Any], run: Path):
-    """The untrained classifier skeleton for a run (pretrained base weights unless the run saved all weights)."""
-    pretrained = info["kind"] != "full"
-    if info.get("modality", "image") == "text":
-        from transformers import AutoTokenizer
-
-        from tladvisor.training.text_models import TextClassifier, load_text_encoder
-
-        enc = load_text_encoder(info["backbone"], info["max_length"], pretrained=pretrained)
-        tokenizer = AutoTokenizer.from_pretrained(str(run / "model" / "tokenizer"))
-        # runs saved before pooling was recorded pooled with "mean"
-        return TextClassifier(enc.model, info["hidden_size"], len(info["classes"]),
-                              info.get("pooling", "mean")), tokenizer
-    from tladvisor.training.image_models import ImageClassifier, create_image_backbone
-
-    bb = create_image_backbone(info["backbone"], resolution=info["data_config"]["input_size"][-1],
-                               pretrained=pretrained)
-    return ImageClassifier(bb.model, info["num_features"], len(info["classes"])), None
 
 
 def load_run(run_dir: str | Path) -> LoadedRun:
@@ -121,8 +91,13 @@ def _load(run: Path, info_path: Path) -> LoadedRun:
     missing = [k for k in ("kind", "classes", "backbone") if k not in info]
     if missing:
         raise KeyError(f"model_info.json lacks {', '.join(missing)}")
-    model, tokenizer = _build(info, run)
+    from tladvisor.training.task import task_class
+
+    task = task_class(task_kind_of(info))
+    if task.engine != "network":  # e.g. gradient boosting: the task loads its own saved model
+        return LoadedRun(run, task.load_saved(run, info), info["classes"], info)
     kind = info["kind"]
+    model, prep = task.rebuild(info, run, pretrained=kind != "full")
     if kind == "full":
         model.load_state_dict(load_file(str(run / "model" / "model.safetensors")))
     elif kind in ("lora", "ensemble"):
@@ -143,4 +118,4 @@ def _load(run: Path, info_path: Path) -> LoadedRun:
 
             model = WithLexical(model, LexicalTerm.load(run / "model"))
     model.eval()
-    return LoadedRun(run, model, info["classes"], info, tokenizer)
+    return LoadedRun(run, model, info["classes"], info, prep)

@@ -7,7 +7,6 @@ from typing import Any, Iterator
 
 import numpy as np
 import torch
-from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from tladvisor.schemas import TrainConfig
@@ -15,6 +14,7 @@ from tladvisor.training.errors import DataError
 from tladvisor.training.features import FeatureCache, embed_cached
 from tladvisor.training.splits import assign_splits
 from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read_json
+from tladvisor.training.task import Task, register
 from tladvisor.training.text_data import (TextAuditReport, TextRow, audit_texts, label_name_rows,
                                          read_labelled_texts)
 from tladvisor.training.text_models import (DEFAULT_POOLING, TextClassifier, layer_groups, load_text_encoder,
@@ -56,15 +56,16 @@ class LengthBucketSampler(Sampler[list[int]]):
         return (len(self.lengths) + self.batch_size - 1) // self.batch_size
 
 
-class TextTask:
+@register
+class TextTask(Task):
     """Everything text-specific the trainer needs; the loop itself lives in engine.fit."""
 
+    kind = "text-classification"
     modality = "text"
 
     def __init__(self, config: TrainConfig, run_dir: Path):
-        self.config, self.run_dir = config, run_dir
+        super().__init__(config, run_dir)
         self.rows: list[TextRow] = []
-        self.classes: list[str] = []
         self.encoder = None
         self.label_rows: list[TextRow] = []
         self._built = False
@@ -216,6 +217,19 @@ class TextTask:
     def backbone_groups(self, model: TextClassifier) -> list[list[str]]:
         return layer_groups(model)
 
-    @staticmethod
-    def train_mode(model: nn.Module) -> None:
-        model.train()
+    # ------------------------------------------------------ save and load
+    @classmethod
+    def rebuild(cls, info: dict[str, Any], run_dir: Path, pretrained: bool) -> tuple[TextClassifier, Any]:
+        from transformers import AutoTokenizer
+
+        enc = load_text_encoder(info["backbone"], info["max_length"], pretrained=pretrained)
+        tokenizer = AutoTokenizer.from_pretrained(str(run_dir / "model" / "tokenizer"))
+        # runs saved before pooling was recorded pooled with "mean"
+        return TextClassifier(enc.model, info["hidden_size"], len(info["classes"]),
+                              info.get("pooling", "mean")), tokenizer
+
+    @classmethod
+    def make_batch(cls, info: dict[str, Any], prep: Any, inputs: list[str]) -> dict[str, Any]:
+        enc = prep(list(inputs), padding=True, truncation=True, max_length=info["max_length"], return_tensors="pt")
+        # the raw texts ride along for a probe head that also reads character n-grams (training.lexical)
+        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "texts": list(inputs)}

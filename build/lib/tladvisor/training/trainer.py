@@ -20,33 +20,19 @@ from tladvisor.training.lexical import (MAX_LEXICAL_CLASSES, MAX_LEXICAL_ROWS, L
                                         fit_vectorizer)
 from tladvisor.training.rundir import (RunState, append_jsonl, atomic_torch_save, atomic_write_json, discard_run_dir,
                                       new_run_dir, rewind_jsonl)
+from tladvisor.training.task import Task, make_task  # noqa: F401  (make_task re-exported for front ends)
 
 PROBE_CS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 
 
-def make_task(config: TrainConfig, run_dir: Path):
-    """The modality object for a config (images now; text plugs in the same way)."""
-    if config.modality == "image":
-        from tladvisor.training.image_task import ImageTask
-
-        return ImageTask(config, run_dir)
-    from tladvisor.training.text_task import TextTask
-
-    return TextTask(config, run_dir)
+def _task_fit_args(task: Task) -> dict[str, Any]:
+    """The task's loss and validation score for engine.fit."""
+    return {"loss_fn": task.loss, "val_fn": task.val_metrics, "score_key": f"val_{task.score_name}"}
 
 
-def check_splits(task) -> None:
-    """Refuse, with the reason, data the engine cannot train and test: a class without a training example (a
-    given train/ folder that lacks it) or nothing left to test on (every class a single example)."""
-    name = Path(task.config.data).name
-    trained = set(task.split("train")[1])
-    untrained = [c for k, c in enumerate(task.classes) if k not in trained]
-    if untrained:
-        raise DataError(f"{name}: class(es) {', '.join(repr(c) for c in untrained[:10])} have no training example; "
-                        "add some to the training data or remove the class")
-    if not task.split("test")[1]:
-        raise DataError(f"{name}: no example is left to test on: each of the {len(task.classes)} classes has a "
-                        "single example; give at least 2 per class (10 or more for a meaningful score)")
+def check_splits(task: Task) -> None:
+    """Refuse data the task cannot train and test (see Task.check_splits)."""
+    task.check_splits()
 
 
 def _open_run(config: TrainConfig, resume: Optional[str], accelerator) -> tuple[TrainConfig, Path]:
@@ -114,8 +100,7 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
     scaler = StandardScaler().fit(x)
     xs = scaler.transform(x)
     # class-name rows (text) always train and are never scored: folds are drawn over the client's examples only
-    mask = getattr(task, "synthetic_mask", None)
-    synthetic = (np.concatenate([mask("train"), mask("val")]) if mask else np.zeros(len(y), dtype=bool))
+    synthetic = np.concatenate([task.synthetic_mask("train"), task.synthetic_mask("val")])
     cv = probe_folds(y, synthetic, seed)
     with warnings.catch_warnings():  # scikit-learn 1.8+ announces attribute changes we do not depend on
         warnings.simplefilter("ignore", FutureWarning)
@@ -343,14 +328,15 @@ def _test_summary(y: np.ndarray, probs: np.ndarray) -> dict[str, float]:
             "test_macro_f1": float(f1_score(y, pred, average="macro", zero_division=0))}
 
 
-def _choose_stage(keys: list[str], results: list[dict[str, Any]], n_val: int, favourite: int = 0) -> str:
+def _choose_stage(keys: list[str], results: list[dict[str, Any]], n_val: int, favourite: int = 0,
+                  score_key: str = "val_macro_f1") -> str:
     """The stage to keep: another stage replaces the favourite (by default the first, simplest one) only when
     its validation macro-F1 is higher by more than one validation example's worth (1/n_val); smaller gaps are
     noise, and the favourite wins them (auto runs keep fine-tuning only when it pays)."""
     margin = 1.0 / max(1, n_val)
     best = favourite
     for i in range(len(keys)):
-        if results[i]["val_macro_f1"] > results[best]["val_macro_f1"] + margin:
+        if results[i][score_key] > results[best][score_key] + margin:
             best = i
     return keys[best]
 
@@ -377,7 +363,7 @@ def _retrain_on_all(task, config: TrainConfig, accelerator, stage: str, result: 
              epochs=config.epochs, warmup_ratio=config.warmup_ratio, weight_decay=config.weight_decay,
              patience=config.early_stopping_patience, stage=f"{stage}-retrain", checkpoint=checkpoint,
              progress=progress, train_mode=task.train_mode, log=log, rewind_log=rewind_log,
-             batch_transform=task.mixup() if config.mixup and hasattr(task, "mixup") else None)
+             batch_transform=task.mixup() if config.mixup else None, **_task_fit_args(task))
     model = accelerator.unwrap_model(model)
     refit = result.get("refit_head") or {}
     if refit.get("kept"):
@@ -406,6 +392,9 @@ def _named(model: nn.Module, names: set[str]) -> list[nn.Parameter]:
 def _groups_for(stage: str, model: nn.Module, task, cfg: TrainConfig, phase: int = 0) -> tuple[nn.Module, list[dict]]:
     """The (possibly PEFT-wrapped) model and its optimiser parameter groups for a fine-tuning stage."""
     head = {n for n, _ in model.named_parameters() if n.startswith("classifier_head.")}
+    if stage == "linear_probe":  # tasks without pooled features (tokens): the head trained on the frozen encoder
+        _freeze_all(model)
+        return model, [{"params": _named(model, head), "lr": cfg.head_lr}]
     if stage == "lora":
         from peft import LoraConfig, get_peft_model
 
@@ -435,12 +424,26 @@ def _groups_for(stage: str, model: nn.Module, task, cfg: TrainConfig, phase: int
     return model, out
 
 
-def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Optional[ProgressFn] = None) -> RunResult:
-    """Train per `config` (or continue the run directory `resume`), returning the RunResult.
+def _recorded_config(resume: str) -> TrainConfig:
+    run_dir = Path(resume)
+    if not (run_dir / "config.json").exists():
+        raise RunDirError(f"{resume}: not a run directory (no config.json)")
+    return TrainConfig.load(run_dir / "config.json")
 
-    Works the same in one process or under `torchrun` / `accelerate launch`.
+
+def train(config: Optional[TrainConfig] = None, *, resume: Optional[str] = None,
+          progress: Optional[ProgressFn] = None) -> RunResult:
+    """Train per `config` (or continue the run directory `resume` with the config it recorded), returning the
+    RunResult. Works the same in one process or under `torchrun` / `accelerate launch`.
+
+    Steps: open the run directory, prepare the task's data (audit and split), then the task's engine: the network
+    stages on the Accelerate loop (`_run_network`), or the task's own fit (`_run_boosting`, tabular data).
     """
     t_start = time.perf_counter()
+    if resume:  # read first: the Accelerator must be built in the precision the run recorded
+        config = _recorded_config(resume)
+    elif config is None:
+        raise ValueError("train: give a TrainConfig, or resume= a run directory")
     accelerator = make_accelerator(config.precision)
     existed = bool(config.out_dir) and Path(config.out_dir).exists()
     config, run_dir = _open_run(config, resume, accelerator)
@@ -450,7 +453,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     try:
         audit = task.prepare_data()
         check_splits(task)
-        model = task.build_model(pretrained=config.pretrained)
+        model = task.build_model(pretrained=config.pretrained) if task.engine == "network" else None
     except (DataError, BackboneUnavailableError):
         if not resume and main:  # refused before training: leave no half-made run (an existing empty folder stays)
             discard_run_dir(run_dir)
@@ -461,6 +464,47 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
         atomic_write_json(run_dir / "labels.json", {"classes": task.classes})
     if progress:
         progress({"event": "audit", "audit": audit.model_dump()})
+    if task.engine == "boosting":
+        return _run_boosting(task, config, run_dir, audit, progress, t_start)
+    return _run_network(task, model, config, run_dir, audit, accelerator, progress, t_start)
+
+
+def _run_boosting(task: Task, config: TrainConfig, run_dir: Path, audit: Any, progress: Optional[ProgressFn],
+                  t_start: float) -> RunResult:
+    """The tabular engine: one stage (search + fit, seconds to minutes), recorded like a network stage."""
+    from tladvisor.schemas import BOOSTING_STAGE
+
+    state = RunState(run_dir)
+    state.set_status("running")
+    if progress:
+        progress({"event": "stage", "stage": BOOSTING_STAGE, "index": 0, "of": 1})
+    t0 = time.perf_counter()
+    result = task.fit_boosting(progress)
+    test_probs = result.pop("_test_probs")
+    y_test = np.array(task.split("test")[1])
+    result = {"stage": BOOSTING_STAGE, **result, "stage_seconds": round(time.perf_counter() - t0, 2),
+              **_test_summary(y_test, test_probs)}
+    append_jsonl(run_dir / "log.jsonl", {k: v for k, v in result.items() if k != "derived_tried"})
+    metrics = classification_metrics(y_test, test_probs, task.classes)
+    metrics.update({"best_stage": BOOSTING_STAGE, "precision": "fp32", "processes": 1,
+                    "feature_importance": task.importance()})
+    run = RunResult(run_dir=str(run_dir), config=config, stage_results=[result], metrics=metrics,
+                    wall_time_s=round(time.perf_counter() - t_start, 2))
+    from tladvisor.training.export import export_run
+
+    run = export_run(run, None, BOOSTING_STAGE, task, audit)
+    state.set_status("finished")
+    return run
+
+
+def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Path, audit: Any, accelerator,
+                 progress: Optional[ProgressFn], t_start: float) -> RunResult:
+    """Each stage of the plan on the one Accelerate loop; keep the best by validation; evaluate; export."""
+    main = accelerator.is_main_process
+    score_key = f"val_{task.score_name}"
+    pooled = task.has_pooled_features  # a linear probe on cached features (else: the head trained on the frozen encoder)
+    classifies = task.score_name == "macro_f1"  # per-example class probabilities (else: the task's own test metrics)
+    text_cls = task.kind == "text-classification"
     state = RunState(run_dir)  # every process reads the recorded progress ...
     accelerator.wait_for_everyone()  # ... before the main one can record more (else ranks disagree on stages)
     if main:
@@ -482,7 +526,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
             model.load_state_dict(torch.load(ckpt_dir / f"{key}.pt", map_location="cpu", weights_only=True))
             stage_results.append(done)
             stage_models[key] = (stage, {k: v.clone() for k, v in model.state_dict().items()})
-            if stage == "linear_probe":  # cheap: the test features are cached
+            if stage == "linear_probe" and pooled:  # cheap: the test features are cached
                 if (ckpt_dir / f"{key}-lexical").is_dir():
                     lexicals[key] = LexicalTerm.load(ckpt_dir / f"{key}-lexical")
                 stage_probs[key] = _probe_probs(task, model, accelerator, lexicals.get(key))
@@ -492,7 +536,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
         if progress:
             progress({"event": "stage", "stage": stage, "index": idx, "of": len(config.stages())})
         t_stage = time.perf_counter()
-        if stage == "linear_probe":
+        if stage == "linear_probe" and pooled:
             later = any(s != "linear_probe" for s in config.stages()[idx + 1:])
             result = _fit_probe(task, model, accelerator, config.seed, warm_start_next=later)
             if main:
@@ -511,15 +555,15 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
                          checkpoint=ckpt_dir / f"{key}-{phase}-last.pt", progress=progress,
                          train_mode=task.train_mode, log=log,
                          rewind_log=rewind,
-                         batch_transform=task.mixup() if config.mixup and hasattr(task, "mixup") else None)
+                         batch_transform=task.mixup() if config.mixup else None, **_task_fit_args(task))
                 model = accelerator.unwrap_model(model)
-                result = {"val_macro_f1": float("nan"), **fr.best_val,  # nan: no validation example to score
+                result = {score_key: float("nan"), **fr.best_val,  # nan: no validation example to score
                           "epochs_run": result.get("epochs_run", 0) + fr.epochs_run,
                           "train_examples_per_s": round(fr.train_examples_per_s, 2),
                           "history": result["history"] + fr.history}
             result["val_kind"] = "validation split" if val_loader is not None else "none (no validation examples)"
             probe_c = next((r.get("C") for r in stage_results if r["stage"] == "linear_probe"), None)
-            if config.modality == "text" and config.refit_head and probe_c:
+            if text_cls and config.refit_head and probe_c:
                 refit = _refit_head(task, model, accelerator, probe_c)
                 if refit is not None:
                     # on a tie the re-fitted head wins: its final fit also learns from the validation split
@@ -535,12 +579,16 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
                             result["_test_probs"] = refit["test_probs"]
         result["stage_seconds"] = round(time.perf_counter() - t_stage, 2)
         test_probs = result.pop("_test_probs", None)
-        if test_probs is None:
-            test_probs, y_test = _evaluate(model, task, config, accelerator)
+        if not classifies:
+            tm = task.test_metrics(model, accelerator) if task.split("test")[1] else {}
+            result = {"stage": stage, **result, **{f"test_{k}": v for k, v in tm.items() if isinstance(v, float)}}
         else:
-            y_test = np.array(task.split("test")[1])
-        result = {"stage": stage, **result, **_test_summary(y_test, test_probs)}
-        stage_probs[key] = (test_probs, y_test)
+            if test_probs is None:
+                test_probs, y_test = _evaluate(model, task, config, accelerator)
+            else:
+                y_test = np.array(task.split("test")[1])
+            result = {"stage": stage, **result, **_test_summary(y_test, test_probs)}
+            stage_probs[key] = (test_probs, y_test)
         stage_results.append(result)
         stage_models[key] = (stage, {k: v.detach().clone() for k, v in model.state_dict().items()})
         warm_head = result.pop("_warm_head", None)
@@ -561,7 +609,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     ensemble = (_probe_lora_ensemble(task, model, accelerator, stage_models, stage_results, ckpt_dir,
                                      refit_val_probs.get(list(stage_models)[-1]))
                 # a probe that reads n-grams has no embedding-only head to average with
-                if config.modality == "text" and config.ensemble and task.split("val")[1] and not lexicals else None)
+                if text_cls and config.ensemble and task.split("val")[1] and not lexicals else None)
     if ensemble is not None:
         ens_result, ens_probs, ens_y, probe_head = ensemble
         key = f"{len(stage_models)}-ensemble"
@@ -576,7 +624,7 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
     # probe on each seeded sample; validation still vetoes it when the probe is clearly better
     tuned = [i for i, (st, _) in enumerate(stage_models.values()) if st in ("lora", "full", "partial")]
     favourite = tuned[-1] if config.retrain_on_all and tuned else 0
-    best_key = _choose_stage(list(stage_models), stage_results, len(task.split("val")[1]), favourite)
+    best_key = _choose_stage(list(stage_models), stage_results, len(task.split("val")[1]), favourite, score_key)
     best_stage, best_state = stage_models[best_key]
     tuned_key = stage_results[-1]["members"][1] if best_stage == "ensemble" else best_key
     tuned_stage = stage_models[tuned_key][0]
@@ -602,8 +650,11 @@ def train(config: TrainConfig, *, resume: Optional[str] = None, progress: Option
         model = ProbeLoraEnsemble(model, linear)
     if best_stage == "linear_probe" and best_key in lexicals:
         model = WithLexical(model, lexicals[best_key])
-    probs, labels = (None if retrained else stage_probs.get(best_key)) or _evaluate(model, task, config, accelerator)
-    metrics = classification_metrics(labels, probs, task.classes)
+    if classifies:
+        probs, labels = (None if retrained else stage_probs.get(best_key)) or _evaluate(model, task, config, accelerator)
+        metrics = classification_metrics(labels, probs, task.classes)
+    else:
+        metrics = task.test_metrics(model, accelerator)
     metrics.update({"best_stage": best_stage, "precision": resolve_precision(config.precision),
                     "processes": accelerator.num_processes})
     if retrained:
