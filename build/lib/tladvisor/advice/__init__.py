@@ -1,1 +1,0 @@
-"""Advice layer: brief -> rules -> recommendation -> messaging. Pure Python: never imports torch."""

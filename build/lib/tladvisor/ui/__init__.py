@@ -1,1 +1,0 @@
-"""Handlers behind the Gradio app: plain functions (testable without a browser), no module-level state."""
