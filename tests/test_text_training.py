@@ -202,7 +202,7 @@ def test_probe_lora_ensemble_saved_and_reloaded_predicts_what_training_measured(
     rng = np.random.default_rng(0)
     labels = sorted({y for _, y in rows})
     data = write_csv(tmp_path / "noisy.csv", [(t, labels[rng.integers(3)] if rng.random() < 0.25 else y) for t, y in rows])
-    monkeypatch.setattr(trainer, "_choose_stage", lambda keys, results, n_val, favourite=0: keys[-1])  # force the ensemble
+    monkeypatch.setattr(trainer, "_choose_stage", lambda keys, results, n_val, favourite=0, score_key="val_macro_f1": keys[-1])  # force the ensemble
     monkeypatch.setattr(trainer, "LEXICAL_MARGIN", 1.0)  # an n-gram probe has no embedding-only head to average
     res = trainer.train(cfg(data, tmp_path / "ens", strategy="auto", plan=["linear_probe", "lora"], epochs=2))
     ens = res.stage_results[-1]

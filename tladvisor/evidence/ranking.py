@@ -81,11 +81,11 @@ def sampled_copy(data: str, per_class: int, dest: Path, seed: int = 0, text_col:
     """A bounded copy of a data set: up to `per_class` examples per class (image links, or a CSV of texts)."""
     import csv
 
-    from tladvisor.training.text_data import TEXT_EXTENSIONS as TEXT_SUFFIXES
+    from tladvisor.data_volume import TEXT_TASK, detect_task
 
     rng = np.random.default_rng(seed)
     dest.mkdir(parents=True, exist_ok=True)
-    if Path(data).suffix.lower() in TEXT_SUFFIXES:
+    if detect_task(data, text_col, label_col) == TEXT_TASK:
         from tladvisor.training.text_data import read_labelled_texts
 
         rows = read_labelled_texts(data, text_col, label_col).rows

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from tladvisor.safe_text import md
 from tladvisor.training.errors import DataError
 
-CONLL_EXTENSIONS = (".conll", ".conllu", ".bio", ".iob", ".iob2", ".bioes", ".txt")
+CONLL_EXTENSIONS = (".conll", ".conllu", ".bio", ".iob", ".iob2", ".bioes", ".txt", ".tsv")
 SPAN_KEYS = ("entities", "spans", "labels", "ner")
 TOKEN_RE = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]", re.UNICODE)  # words (with inner hyphens / apostrophes), marks
 TAG_RE = re.compile(r"^(?:O|[BIESLU]-.+)$")
@@ -63,9 +63,11 @@ def is_token_file(path: str | Path) -> bool:
                     return False
                 return isinstance(obj, dict) and any(k in obj for k in SPAN_KEYS) and "text" in obj
         return False
-    if ext == ".txt":
+    if ext in (".txt", ".tsv"):  # token-per-line files keep these suffixes too; a table has a header and no tags
         rows = [ln.split() for ln in head if ln.strip() and not ln.startswith("-DOCSTART-")]
-        return bool(rows) and sum(1 for r in rows if len(r) >= 2 and TAG_RE.match(r[-1])) >= 0.9 * len(rows)
+        tagged = sum(1 for r in rows if len(r) >= 2 and TAG_RE.match(r[-1]))
+        return bool(rows) and tagged >= 0.9 * len(rows) and any(TAG_RE.match(r[-1]) and r[-1] != "O" for r in rows
+                                                                if len(r) >= 2)
     return False
 
 
