@@ -470,6 +470,66 @@ def cases() -> list[Case]:
     txt("case-variant-labels", lambda p: csv_file(p, text_rows({"Refund": 8, "refund": 8, "card": 8})),
         check=audit_says("differ only in letter case"))
 
+    # -------------------------------------------------------------------------------------- NER and tables
+    def tagged(n: int, seed: int = 0) -> str:
+        rng = np.random.default_rng(seed)
+        people, cities = ["Anna Berg", "Omar Haddad", "Li Wei", "Sofia Rossi"], ["Berlin", "Porto", "Osaka", "Leeds"]
+        out = []
+        for _ in range(n):
+            p, c_ = people[rng.integers(4)].split(), cities[rng.integers(4)]
+            out.append("\n".join([f"{p[0]}\tB-PER", f"{p[1]}\tI-PER", "flew\tO", "to\tO", f"{c_}\tB-LOC", ".\tO"]))
+        return "-DOCSTART- O\n\n" + "\n\n".join(out) + "\n"
+
+    def other(name, group, write, file, expect="ok", message="", fast=False, check=None, extra=()):
+        def build(d: Path) -> list[str]:
+            path = d / file
+            write(path)
+            return train(path, *extra)
+        c.append(Case(name, group, build, expect, message, fast, check))
+
+    other("ner-conll-two-types", "ner", lambda p: p.write_text(tagged(40)), "tweets.conll",
+          check=audit_says("2 entity types"))
+    other("ner-broken-bio-repaired", "ner", lambda p: p.write_text(tagged(40).replace("B-LOC", "I-LOC", 3)),
+          "tweets.conll",
+          check=audit_says(r"3 broken tag sequence"))
+    other("ner-tag-not-bio", "ner", lambda p: p.write_text("Anna\tPERSON\nflew\tO\n"), "t.conll",
+          expect="refused", message=r"t.conll:1: tag 'PERSON' is not O or B-/I-/E-/S-TYPE", fast=True)
+    other("ner-line-without-tag", "ner", lambda p: p.write_text("Anna\tB-PER\nflew\n"), "t.conll",
+          expect="refused", message=r"t.conll:2: expected 'token TAG'", fast=True)
+    other("ner-no-entity-at-all", "ner", lambda p: p.write_text("hello\tO\nworld\tO\n\nbye\tO\n"), "t.conll",
+          expect="refused", message="no entity is tagged", fast=True)
+    other("ner-jsonl-span-past-text", "ner", lambda p: p.write_text(
+        json.dumps({"text": "Anna flew", "entities": [[0, 99, "PER"]]}) + "\n"), "spans.jsonl",
+          expect="refused", message=r"spans.jsonl:1: an entity ends after the text", fast=True)
+    other("ner-jsonl-html-entity-type", "ner", lambda p: p.write_text("".join(
+        json.dumps({"text": f"{w} flew to Porto", "entities": [[0, len(w), INJECT], [len(w) + 9, len(w) + 14, "LOC"]]})
+        + "\n" for w in ["Anna", "Omar", "Li", "Sofia", "Nina", "Ivan"] * 6)), "spans.jsonl", extra=("--report",))
+
+    def table(rows: int, seed: int = 0, leak: bool = False, sep: str = ",", decimal: str = ".") -> str:
+        rng = np.random.default_rng(seed)
+        lines = [sep.join(["id", "line", "pressure", "temp"] + (["scrap_reason"] if leak else []) + ["label"])]
+        for i in range(rows):
+            pressure, temp = rng.uniform(1, 5), rng.uniform(20, 80)
+            lab = "bad" if pressure * temp > 150 else "good"
+            cells = [str(i + 1), ["A", "B"][i % 2], f"{pressure:.3f}".replace(".", decimal),
+                     f"{temp:.2f}".replace(".", decimal)] + ([lab + "_logged"] if leak else []) + [lab]
+            lines.append(sep.join(cells))
+        return "\n".join(lines) + "\n"
+
+    other("table-two-classes", "tables", lambda p: p.write_text(table(200)), "machines.csv",
+          check=both(per_class_in_metrics({"bad", "good"}), audit_says("ID-like")))
+    other("table-leaking-column", "tables", lambda p: p.write_text(table(200, leak=True)), "machines.csv",
+          check=audit_says(r"Likely leakage, excluded:\*\* scrap_reason"))
+    other("table-semicolons-decimal-commas", "tables", lambda p: p.write_text(table(200, sep=";", decimal=",")),
+          "machines.csv", check=audit_says(r"Numeric columns \(2\)"))
+    other("table-missing-labels", "tables", lambda p: p.write_text(table(120) + "121,A,2.0,40.0,\n122,B,3.0,50.0,NaN\n"),
+          "machines.csv", check=audit_says(r"2 row\(s\) without a label"))
+    other("table-one-class", "tables", lambda p: p.write_text(table(60).replace(",bad\n", ",good\n")), "m.csv",
+          expect="refused", message="need at least 2 different labels", fast=True, extra=("--task", "tabular-classification"))
+    other("table-only-id-and-constant", "tables", lambda p: p.write_text("id,site,label\n" + "".join(
+        f"{i},plant1,{'ok' if i % 2 else 'bad'}\n" for i in range(1, 41))), "m.csv", expect="refused",
+          message="no usable feature column left", fast=True)
+
     # -------------------------------------------------------------------------------------------------- CLI
     def cli(name, argv_fn, expect="refused", message="", check=None, needs_run=False, fast=True):
         c.append(Case(name, "cli", argv_fn, expect, message, fast, check, needs_run))

@@ -29,7 +29,7 @@ def default_hgb(train_csv: Path, test_csv: Path, label: str) -> dict:
     tr, te = pd.read_csv(train_csv), pd.read_csv(test_csv)
     cols = [c for c in tr.columns if c != label]
     for c in cols:
-        if tr[c].dtype == object:
+        if not pd.api.types.is_numeric_dtype(tr[c]):
             cats = {v: k for k, v in enumerate(sorted(tr[c].astype(str).unique()))}
             tr[c], te[c] = tr[c].astype(str).map(cats), te[c].astype(str).map(cats)
     t0 = time.perf_counter()

@@ -12,18 +12,32 @@ IMAGE_TASK, TEXT_TASK, NER_TASK, TABLE_TASK = ("image-classification", "text-cla
                                               "tabular-classification")
 
 
-def _table_header(path: Path) -> list[str]:
+def _table_head(path: Path, rows: int = 200) -> list[list[str]]:
+    """The header and the first rows of a delimited file (empty when unreadable)."""
     import csv
+    import io
 
     try:
-        first = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()[:1]
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            text = fh.read(200_000)
     except OSError:
         return []
-    if not first:
-        return []
-    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else (";" if first[0].count(";") > first[0].count(",")
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else (";" if first.count(";") > first.count(",")
                                                                        else ",")
-    return [c.strip() for c in next(csv.reader(first, delimiter=delimiter))]
+    out = []
+    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+        out.append([c.strip() for c in row])
+        if len(out) > rows:
+            break
+    return out
+
+
+def _free_text(values: list[str]) -> bool:
+    """Sentences rather than table cells: mostly several words, long on average."""
+    filled = [v for v in values if v]
+    return bool(filled) and sum(len(v.split()) >= 3 for v in filled) >= 0.6 * len(filled) and \
+        sum(map(len, filled)) / len(filled) >= 20
 
 
 def detect_task(data: str, text_col: str = "text", label_col: str = "label") -> str:
@@ -35,10 +49,15 @@ def detect_task(data: str, text_col: str = "text", label_col: str = "label") -> 
     if path.is_file() and is_token_file(path):
         return NER_TASK
     if path.suffix.lower() in (".csv", ".tsv", ".tab"):
-        header = _table_header(path)
-        if text_col not in header and label_col in header and len(header) > 1:
-            return TABLE_TASK
-        return TEXT_TASK
+        head = _table_head(path)
+        header = head[0] if head else []
+        if text_col in header or label_col not in header or len(header) < 2:
+            return TEXT_TASK  # the text reader names what is missing
+        features = [k for k, h in enumerate(header) if h != label_col and h]
+        # one column of sentences beside the label is a text file whose text column has another name
+        if len(features) == 1 and _free_text([r[features[0]] for r in head[1:] if len(r) > features[0]]):
+            return TEXT_TASK
+        return TABLE_TASK
     if path.suffix.lower() in TEXT_EXTENSIONS:
         return TEXT_TASK
     return IMAGE_TASK
