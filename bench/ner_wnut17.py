@@ -24,7 +24,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "wnut17"
-PUBLISHED = {"wnut17": {"BERTweet (Nguyen et al. 2020)": 0.565, "WNUT-17 shared task best (2017)": 0.42}}
+PUBLISHED = {"wnut17": {"BERTweet (Nguyen et al. 2020)": 0.565, "WNUT-17 shared task best (2017)": 0.42},
+             "bc5cdr_chem": {"BioBERT-base (Tian et al. 2020, BMC Bioinformatics 21:539, Table 5)": 0.935}}
 
 
 def main() -> int:
@@ -81,6 +82,8 @@ def main() -> int:
     (res / f"ner_{args.name}.json").write_text(json.dumps(out, indent=2), encoding="utf-8")
     rows = "\n".join(f"| {t} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
                      for t, v in out["per_type"].items())
+    epochs = "; ".join(f"{h['epoch']}: {h['epoch_s']:.0f} s, {h.get('val_entity_f1', float('nan')):.3f}"
+                       for h in out["epochs_log"])
     published = "; ".join(f"{k} {v}" for k, v in out["published"].items()) or "see the data's SOURCE note"
     (res / f"ner_{args.name}.md").write_text(f"""# NER on {out['data']} (test, entity-level F1)
 
@@ -95,6 +98,8 @@ Published: {published}.
 | type | precision | recall | F1 | support |
 |---|---|---|---|---|
 {rows}
+
+Epochs (time, validation entity F1): {epochs}.
 """, encoding="utf-8")
     print(json.dumps({k: out[k] for k in ("test_entity_f1", "test_entity_precision", "test_entity_recall", "wall_s")}))
     return 0

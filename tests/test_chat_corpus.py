@@ -115,7 +115,8 @@ def test_time_and_capability_questions_are_routed(dm):
     assert "from scratch" not in turn.reply.lower()
     turn = dm.respond(state, "can you train an NER model?")
     assert "What TL Advisor can train" in turn.reply
-    assert "named-entity recognition" in turn.reply and "does not run those tasks yet" in turn.reply
+    assert "trains named-entity recognition (NER)" in turn.reply and "entity-level" in turn.reply
+    assert "detection, image segmentation and regression" in turn.reply  # what it still cannot train
     turn = dm.respond(state, "who won the football game yesterday?")
     assert turn.reply.startswith("That is outside what I know") and turn.state.known == state.known
 
