@@ -89,7 +89,7 @@ def main() -> int:
 
 `{out['command']}`: {out['backbone']}, plan {' -> '.join(out['plan'])}, up to {out['epochs']} epochs, lr {out['lr']:g},
 batch {out['batch_size']}, {out['precision']} on {out['cores']} CPU cores; {out['train_sentences']} training sentences
-(train + dev; the trainer keeps a tenth for validation), {out['test_sentences']} test sentences.
+({'train + dev' if args.dev_as_train else 'the training file only'}; the trainer keeps a tenth for validation), {out['test_sentences']} test sentences.
 
 **Test entity F1 {out['test_entity_f1']:.3f}** (precision {out['test_entity_precision']:.3f}, recall
 {out['test_entity_recall']:.3f}; {out['test_entities']} entities); wall time {out['wall_s']:.0f} s.
