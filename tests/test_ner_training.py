@@ -142,3 +142,30 @@ def test_ner_without_any_entity_is_refused(tmp_path):
                          capture_output=True, text=True, env=ENV, timeout=300)
     assert out.returncode == 2 and "no entity is tagged" in out.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_killed_ner_run_resumes_from_its_last_epoch(tmp_path):
+    import signal
+    import time
+
+    train_file = write_conll(tmp_path / "train.conll", make_sentences(240, seed=4))
+    run = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "tladvisor", "train", str(train_file), "--strategy", "lora", "--epochs", "5",
+           "--lr", "2e-3", "--precision", "fp32", "--out", str(run)]
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = run / "checkpoints" / "0-lora-0-last.pt"
+    deadline = time.time() + 300
+    while time.time() < deadline and not ckpt.exists():
+        time.sleep(0.2)
+    assert ckpt.exists(), "no checkpoint appeared"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    out = subprocess.run([sys.executable, "-m", "tladvisor", "train", "--resume", str(run), "--json"],
+                         capture_output=True, text=True, env=ENV, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout)
+    epochs = [json.loads(l)["epoch"] for l in (run / "log.jsonl").read_text().splitlines() if '"epoch"' in l]
+    assert epochs == sorted(epochs) and len(epochs) == len(set(epochs)), epochs  # continued, not restarted
+    assert result["status"] == "finished" and result["config"]["precision"] == "fp32"
+    assert result["metrics"]["entity_f1"] >= 0.3, result["metrics"]["entity_f1"]  # chance is ~0 (strict spans)
