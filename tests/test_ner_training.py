@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.nergen import make_sentences, write_conll, write_span_jsonl
+from tests.runkill import kill_after_checkpoint
 from tladvisor.training.errors import DataError
 from tladvisor.training.ner_data import detect_scheme, is_token_file, read_token_file, to_bio
 
@@ -145,22 +146,11 @@ def test_ner_without_any_entity_is_refused(tmp_path):
 
 
 def test_killed_ner_run_resumes_from_its_last_epoch(tmp_path):
-    import signal
-    import time
-
     train_file = write_conll(tmp_path / "train.conll", make_sentences(240, seed=4))
     run = tmp_path / "killed"
     cmd = [sys.executable, "-m", "tladvisor", "train", str(train_file), "--strategy", "lora", "--epochs", "5",
            "--lr", "2e-3", "--precision", "fp32", "--out", str(run)]
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ckpt = run / "checkpoints" / "0-lora-0-last.pt"
-    deadline = time.time() + 300
-    while time.time() < deadline and not ckpt.exists():
-        time.sleep(0.2)
-    assert ckpt.exists(), "no checkpoint appeared"
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_after_checkpoint(cmd, run / "checkpoints" / "0-lora-0-last.pt", ENV)
     out = subprocess.run([sys.executable, "-m", "tladvisor", "train", "--resume", str(run), "--json"],
                          capture_output=True, text=True, env=ENV, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from tests.runkill import kill_after_checkpoint
 
 import numpy as np
 import pytest
@@ -147,15 +147,7 @@ def test_killed_run_resumes_from_last_checkpoint(data, tmp_path):
     run = tmp_path / "killed"
     cmd = [sys.executable, "-m", "tladvisor", "train", str(data), "--backbone", "efficientnet_lite0", "--strategy",
            "lora", "--epochs", "8", "--resolution", "64", "--batch-size", "16", "--precision", "fp32", "--out", str(run)]
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ckpt = run / "checkpoints" / "0-lora-0-last.pt"
-    deadline = time.time() + 240
-    while time.time() < deadline and not ckpt.exists():
-        time.sleep(0.2)
-    assert ckpt.exists(), "no checkpoint appeared"
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_after_checkpoint(cmd, run / "checkpoints" / "0-lora-0-last.pt", ENV, wait_s=240)
     logged = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
     assert 1 <= len(logged) < 8
     # the kill may land between logging an epoch and checkpointing it; make that case certain: an epoch logged

@@ -82,17 +82,12 @@ def _as_numeric(series: "Any") -> Optional["Any"]:
     """The column as floats when (almost) every non-empty value parses as a number (decimal comma accepted)."""
     import pandas as pd
 
-    if pd.api.types.is_bool_dtype(series):
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         return series.astype(float)
-    if pd.api.types.is_numeric_dtype(series):
-        return series.astype(float)
-    text = series.dropna().astype(str).str.strip()
-    if text.empty:
+    filled = series.dropna()
+    if filled.empty or to_float(filled).notna().mean() < 0.98:
         return None
-    parsed = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-    if parsed.notna().mean() < 0.98:
-        return None
-    return pd.to_numeric(series.astype(str).str.strip().str.replace(",", ".", regex=False), errors="coerce")
+    return to_float(series)
 
 
 def to_float(series: "Any") -> "Any":
