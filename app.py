@@ -66,7 +66,7 @@ def _train(upload, strategy, epochs, backbone, text_col, label_col, history, sta
     summary = md.split("\n")[0].lstrip("# ")
     if files:
         work.update(last_run=str(Path(files[0]).parent), last_upload=upload)
-        text = f"{summary}. The client report (HTML) and the run are ready to download below."
+        text = f"{summary}. The client report (HTML, PDF) and the run are ready to download below."
     else:
         text = md.split("\n\n")[0]
     return md, cm, curves, files, note(history or [], text), work
@@ -131,7 +131,7 @@ def build_app() -> gr.Blocks:
                 with gr.Column(scale=2):
                     gr.Markdown("### Brief")
                     card = gr.Markdown(elem_id="brief-card")
-                    summary = gr.File(label="Scoping summary (Markdown, HTML)", file_count="multiple",
+                    summary = gr.File(label="Scoping summary (Markdown, HTML, PDF)", file_count="multiple",
                                       elem_id="summary-files")
             with gr.Accordion("Recommendation", open=True):
                 recommendation = gr.Markdown(elem_id="recommendation")
@@ -156,7 +156,7 @@ def build_app() -> gr.Blocks:
                     with gr.Row():
                         cm = gr.Image(label="Confusion matrix", type="filepath")
                         curves = gr.Image(label="Training curves", type="filepath")
-                    downloads = gr.File(label="Client report (HTML), run directory (zip), model card",
+                    downloads = gr.File(label="Client report (HTML, PDF), run directory (zip), model card",
                                         file_count="multiple", elem_id="downloads")
                     with gr.Accordion("Evidence on this data", open=True):
                         evidence = gr.Markdown(elem_id="evidence")

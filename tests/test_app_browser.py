@@ -64,6 +64,7 @@ def _last_bot_message(page) -> str:
 
 def test_scope_train_and_download_report_in_a_browser(app_url, tmp_path):
     from playwright.sync_api import expect, sync_playwright
+    from pypdf import PdfReader
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is required (apt-get install chromium; see .ci/run)"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -98,6 +99,13 @@ def test_scope_train_and_download_report_in_a_browser(app_url, tmp_path):
         page.get_by_role("button", name="Some noise", exact=True).click()  # the quick replies follow the question
         expect(page.locator("#brief-card")).to_contain_text("some noise")
         page.screenshot(path=str(ARTIFACTS / "01-scoping.png"), full_page=True)
+        # the scoping summary downloads as a PDF whose first page is the client page
+        with page.expect_download() as download:
+            page.locator("#summary-files a[download='scoping-summary.pdf']").click()
+        pages = PdfReader(download.value.path()).pages
+        first = pages[0].extract_text()
+        assert "What we need from you" in first and "How we will judge success" in first
+        assert "Technical appendix" not in first and "Technical appendix" in pages[1].extract_text()
 
         # upload -> audit -> train the linear probe -> accuracy
         page.locator("#upload input[type=file]").set_input_files(str(archive))
@@ -116,6 +124,10 @@ def test_scope_train_and_download_report_in_a_browser(app_url, tmp_path):
         report = Path(download.value.path()).read_text(encoding="utf-8")
         assert "Transfer-learning results" in report and "Setting expectations" in report
         assert "data:image/png;base64," in report  # plots embedded: the file stands alone
+        with page.expect_download() as download:
+            page.locator("#downloads a[download='client-report.pdf']").click()
+        report_pdf = PdfReader(download.value.path())
+        assert "Transfer-learning results" in report_pdf.pages[0].extract_text()
         page.screenshot(path=str(ARTIFACTS / "03-report-downloaded.png"), full_page=True)
 
         # evidence on the same data: shortlist, learning-curve forecast, mislabels; the report is updated

@@ -15,7 +15,9 @@ def test_recommend_returns_summary_files():
     md, files = recommend("image-classification", "manufacturing", 15, 200, "unknown", "Yes", False, None, "cpu",
                           False, False, "en")
     assert "EfficientNet-Lite0" in md
-    assert [Path(f).suffix for f in files] == [".md", ".html"] and all(Path(f).stat().st_size > 1000 for f in files)
+    assert [Path(f).suffix for f in files] == [".md", ".html", ".pdf"]
+    assert all(Path(f).stat().st_size > 1000 for f in files)
+    assert Path(files[2]).read_bytes().startswith(b"%PDF-")
 
 
 def test_bad_input_is_a_message_not_a_crash():
@@ -47,6 +49,7 @@ def test_upload_audit_train_and_predict(tmp_path, monkeypatch):
     # the client report: measured numbers in the three client messages, the audit, the chat's brief
     report = Path(files[0])
     assert report.name == "client-report.html"
+    assert Path(files[1]).name == "client-report.pdf" and Path(files[1]).read_bytes().startswith(b"%PDF-")
     html = report.read_text(encoding="utf-8")
     accuracy = float(md.split("Test accuracy ")[1].split("%")[0])
     assert f"reached <strong>{accuracy:.1f}%</strong> accuracy" in html

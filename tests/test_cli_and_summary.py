@@ -21,7 +21,8 @@ def test_cli_headline_prints_readable_recommendation(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "EfficientNet" in res.stdout and "Plan:" in res.stdout and "IMG-VOL-FE" in res.stdout
     text = out_md.read_text()
-    assert text.startswith("# Scoping summary") and "## Expectations" in text and "IMG-VOL-FE" in text
+    assert text.startswith("# Image classification for a manufacturing client") and "## Expectations" in text
+    assert "# Technical appendix" in text and "IMG-VOL-FE" in text.split("# Technical appendix")[1]
 
 
 def test_cli_json_and_brief_file(tmp_path, capsys):
@@ -44,8 +45,8 @@ def test_cli_errors_are_one_line_and_nonzero(tmp_path):
     assert res.returncode == 2 and "bad.json" in res.stderr and "Traceback" not in res.stderr
     res = run_cli("advise", "--task", "image-classification")
     assert res.returncode == 2 and "missing" in res.stderr
-    res = run_cli("advise", "--task", "image", "--classes", "3", "--per-class", "50", "--out", str(tmp_path / "x.pdf"))
-    assert res.returncode == 2 and ".md or .html" in res.stderr
+    res = run_cli("advise", "--task", "image", "--classes", "3", "--per-class", "50", "--out", str(tmp_path / "x.docx"))
+    assert res.returncode == 2 and ".md, .html or .pdf" in res.stderr
 
 
 def test_summary_html_is_a_page_with_the_numbers():
@@ -55,7 +56,8 @@ def test_summary_html_is_a_page_with_the_numbers():
     html = scoping_summary_html(rec)
     assert "Acme defects" in md and rec.expectation.band_text in md
     assert html.startswith("<!doctype html>") and "<table>" in html and "EfficientNet-Lite0" in html
-    assert len(md.splitlines()) < 90  # one page, roughly
+    client_page = md.split("# Technical appendix")[0]
+    assert len(client_page.splitlines()) < 45 and "IMG-VOL-FE" not in client_page  # one plain page
 
 
 def test_catalogue_command_lists_entries(capsys):

@@ -229,7 +229,7 @@ def test_any_small_text_set_trains_or_is_refused_clearly(tmp_path_factory, cache
     if spelling == "html":  # a label that is HTML stays text in every report
         from tladvisor.reporting.client_report import write_client_report
 
-        _, report = write_client_report(res.run_dir)
+        _, report, _ = write_client_report(res.run_dir)
         for page in (report, Path(res.run_dir) / "audit.md"):
             text = page.read_text(encoding="utf-8")
             assert "<b>c0</b>" not in text and "&lt;b&gt;c0&lt;/b&gt;" in text

@@ -42,6 +42,7 @@ def _brief_from_args(args: argparse.Namespace) -> Any:
         "total": args.total, "label_quality": args.label_quality, "language": args.language,
         "latency_ms": args.latency_ms, "compute": args.compute, "image_size": args.image_size,
         "task_complexity": args.complexity, "project_name": args.name,
+        "problem": getattr(args, "problem", None),
         "commercial": args.commercial,
         "edge": args.edge or None, "keep_original": args.keep_original or None,
         "unlabelled_data": args.unlabelled or None,
@@ -83,6 +84,11 @@ def render_text(rec: Any) -> str:
         if items:
             out.append(f"{title}:")
             out += [f"  - {x}" for x in items]
+    est = rec.own_estimate
+    if est is not None and est.seconds is not None:
+        out.append(f"Training time ({est.compute.replace('_', ' ')}): {est.text} at most ("
+                   + "; ".join(f"{s.strategy} {s.seconds:.0f} s" for s in est.stages) + ")"
+                   + (f", cost {est.cost:.2f} at {est.price_per_hour:g}/h" if est.cost is not None else ""))
     out.append(f"Licence: {rec.licence.status.upper()} - {rec.licence.text}")
     out.append("Why (rules fired):")
     out += [f"  {r.id}: {r.why}" for r in rec.fired_rules]
@@ -94,20 +100,29 @@ def cmd_advise(args: argparse.Namespace) -> int:
     from tladvisor.advice.summary import scoping_summary_html, scoping_summary_markdown
 
     brief = _brief_from_args(args)
+    if args.price_per_hour is not None and not 0 <= args.price_per_hour < float("inf"):
+        raise CliError(f"--price-per-hour {args.price_per_hour:g}: must be a price of 0 or more")
     try:
-        rec = advise(brief)
+        rec = advise(brief, price_per_hour=args.price_per_hour)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     print(json.dumps(rec.model_dump(mode="json"), indent=2) if args.json else render_text(rec))
     if args.out:
         out = Path(args.out)
-        if out.suffix.lower() not in (".md", ".html", ".htm"):
-            raise CliError(f"--out {args.out}: use a .md or .html file name")
-        text = scoping_summary_html(rec) if out.suffix.lower() in (".html", ".htm") else scoping_summary_markdown(rec)
+        suffix = out.suffix.lower()
+        if suffix not in (".md", ".html", ".htm", ".pdf"):
+            raise CliError(f"--out {args.out}: use a .md, .html or .pdf file name")
+        if suffix == ".pdf":
+            from tladvisor.reporting.deliverables import scoping_summary_pdf
+
+            data = scoping_summary_pdf(rec)
+        else:
+            text = scoping_summary_html(rec) if suffix in (".html", ".htm") else scoping_summary_markdown(rec)
+            data = text.encode("utf-8")
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = out.with_name(out.name + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_bytes(data)
             tmp.replace(out)  # atomic: a reader never sees half a summary
         except OSError as exc:
             raise CliError(f"--out {args.out}: cannot write ({exc.strerror})") from exc
@@ -298,12 +313,12 @@ def _write_report(run_dir: str) -> None:
     from tladvisor.reporting.client_report import write_client_report
 
     try:
-        md_path, html_path = write_client_report(run_dir)
+        md_path, html_path, pdf_path = write_client_report(run_dir)
     except FileNotFoundError as exc:
         raise CliError(str(exc)) from exc
     except (OSError, ValueError, KeyError) as exc:  # damaged metrics / result files
         raise CliError(f"{Path(run_dir).name}: cannot write the client report ({exc})") from exc
-    print(f"Client report written to {html_path} and {md_path.name}", file=sys.stderr)
+    print(f"Client report written to {html_path}, {pdf_path.name} and {md_path.name}", file=sys.stderr)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -447,8 +462,12 @@ def build_parser() -> argparse.ArgumentParser:
     adv.add_argument("--complexity", choices=["simple", "complex"])
     adv.add_argument("--backbone", action="append", help="a catalogue id the client asked about (repeatable)")
     adv.add_argument("--name", help="project name for the summary")
+    adv.add_argument("--problem", help="the problem in the client's own words (quoted on the client page)")
+    adv.add_argument("--price-per-hour", type=float, dest="price_per_hour",
+                     help="compute price per hour for the cost estimate (default: $TLADVISOR_PRICE_PER_HOUR)")
     adv.add_argument("--json", action="store_true", help="print the full recommendation as JSON")
-    adv.add_argument("--out", help="write the scoping summary (.md or .html)")
+    adv.add_argument("--out", help="write the scoping summary: client page then technical appendix "
+                     "(.md, .html or .pdf)")
     adv.set_defaults(func=cmd_advise)
 
     tr = sub.add_parser("train", help="audit and train on a folder / zip of class sub-folders")
@@ -479,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", metavar="RUN", help="continue an interrupted run directory")
     tr.add_argument("--json", action="store_true", help="print the RunResult as JSON")
     tr.add_argument("--report", action="store_true",
-                    help="also write the client report (client-report.html / .md) into the run directory")
+                    help="also write the client report (client-report.html / .pdf / .md) into the run directory")
     tr.set_defaults(func=cmd_train)
 
     rp = sub.add_parser("report", help="write the client report (HTML and Markdown) of a finished run")

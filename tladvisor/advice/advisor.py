@@ -9,7 +9,9 @@ from tladvisor.advice.brief import ProjectBrief
 from tladvisor.schemas import FINE_TUNING_STAGES
 from tladvisor.advice.catalogue import Backbone, candidates_for, get_backbone
 from tladvisor.advice.domains import domains
-from tladvisor.advice.messaging import render_messages
+from tladvisor.advice.estimate import estimates
+from tladvisor.advice.estimate import price_per_hour as env_price
+from tladvisor.advice.messaging import recommendation_messages
 from tladvisor.advice.recommendation import (
     BackboneChoice,
     Expectation,
@@ -247,21 +249,14 @@ def _licence_verdict(brief: ProjectBrief, primary: BackboneChoice, rejected: lis
                           f"commercial use.{rejected_text}")
 
 
-def _data_phrase(brief: ProjectBrief, modality: str) -> str:
-    unit = {"image": "images", "text": "examples", "tabular": "rows"}[modality]
-    if brief.task == "ner":
-        return f"{brief.total:,} annotated documents"
-    if brief.per_class and brief.classes:
-        return f"{brief.per_class:,} labelled {unit} per class ({brief.total:,} in total)"
-    return f"{brief.total:,} labelled {unit}"
-
-
-def advise(brief: ProjectBrief, measured_ranking: Optional[list[tuple[str, float]]] = None) -> Recommendation:
+def advise(brief: ProjectBrief, measured_ranking: Optional[list[tuple[str, float]]] = None,
+           price_per_hour: Optional[float] = None) -> Recommendation:
     """The recommendation for a brief: backbone + alternatives, staged plan, hyper-parameters, expectations,
     gaps, risks, licence verdict, fired rules with rationale, and the client messages.
 
     `measured_ranking`: (backbone id, k-NN accuracy) best first, from `tladvisor rank` on the client's data;
-    the primary choice takes it into account (licences and the client's own requests still come first)."""
+    the primary choice takes it into account (licences and the client's own requests still come first).
+    `price_per_hour`: compute price for the cost estimate (default: `TLADVISOR_PRICE_PER_HOUR`, else no cost)."""
     missing = brief.missing_for_advice()
     if missing:
         raise BriefIncompleteError("brief is missing: " + "; ".join(missing))
@@ -289,21 +284,7 @@ def advise(brief: ProjectBrief, measured_ranking: Optional[list[tuple[str, float
     fired = [FiredRule(id=r.id, title=r.title, why=fill(r.because, context)) for r in outcome.fired]
     plan = [Stage(**s) for s in outcome.state.get("plan", [])]
     gaps = [fill(t, context) for t in outcome.data_gaps]
-    values = {
-        **context,
-        "data_phrase": _data_phrase(brief, facts["modality"]),
-        "band_text": band_text(band),
-        "metric": metric,
-        "domain_phrase": brief.domain if brief.domain != "general" else "",
-        "pretraining_data": primary_bb.pretraining_data,
-        "gap_sentence": (gaps[0] + " ") if gaps else "",
-        "plan_phrase": "; then ".join(s.step[:1].lower() + s.step[1:].rstrip(".") for s in plan) or "see the staged plan",
-        "per_class_2x": f"{forecast[0].per_class:,}" if forecast and forecast[0].per_class else "twice the",
-        "per_class_5x": f"{forecast[1].per_class:,}" if forecast and forecast[1].per_class else "five times the",
-        "band_2x_text": band_text(forecast[0].band) if forecast else "a measured improvement",
-        "band_5x_text": band_text(forecast[1].band) if forecast else "a further improvement",
-    }
-    return Recommendation(
+    rec = Recommendation(
         brief=brief,
         modality=facts["modality"],
         primary=primary,
@@ -318,5 +299,8 @@ def advise(brief: ProjectBrief, measured_ranking: Optional[list[tuple[str, float
         notes=[fill(t, context) for t in outcome.notes],
         licence=_licence_verdict(brief, primary, rejected),
         fired_rules=fired,
-        messages=render_messages(values),
     )
+    # messages and estimate read the finished recommendation, so their numbers are the summary's numbers
+    rec.estimate = estimates(rec, price_per_hour=price_per_hour if price_per_hour is not None else env_price())
+    rec.messages = recommendation_messages(rec)
+    return rec

@@ -70,6 +70,7 @@ class ProjectBrief(BaseModel):
     task_complexity: Optional[Literal["simple", "complex"]] = None
     preferred_backbones: list[str] = Field(default_factory=list, description="Catalogue ids the client asked about.")
     project_name: Optional[str] = Field(None, max_length=200)
+    problem: Optional[str] = Field(None, max_length=1000, description="The problem in the client's own words.")
 
     @field_validator("task", mode="before")
     @classmethod

@@ -6,16 +6,20 @@ figure is an upper bound (early stopping often ends sooner). Pure Python: no tor
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import BaseModel, Field
 
 from tladvisor.advice.catalogue import get_backbone
 from tladvisor.advice.knowledge import load_yaml
-from tladvisor.advice.recommendation import Recommendation
+
+if TYPE_CHECKING:  # the Recommendation holds Estimates, so only the type is imported here
+    from tladvisor.advice.recommendation import Recommendation
 
 _FINE_TUNE = ("lora", "partial", "progressive", "full")
+COMPUTE_KINDS = ("cpu", "single_gpu", "multi_gpu")
 _MEASURED_FOR = {"image": "efficientnet_lite0", "text": "minilm_l6"}
 
 
@@ -51,6 +55,16 @@ def _table() -> dict[str, Any]:
     return load_yaml("throughput.yaml") or {}
 
 
+def price_per_hour() -> Optional[float]:
+    """The hourly compute price set for cost estimates (`TLADVISOR_PRICE_PER_HOUR`), or None when unset or bad."""
+    raw = os.environ.get("TLADVISOR_PRICE_PER_HOUR", "").strip()
+    try:
+        value = float(raw) if raw else None
+    except ValueError:
+        return None
+    return value if value is not None and value >= 0 else None
+
+
 def duration_text(seconds: float) -> str:
     """A duration as a person says it: '40 seconds', 'about 12 minutes', 'about 3.5 hours'."""
     if seconds < 90:
@@ -67,7 +81,7 @@ def _row(backbone: str, compute: str, precision: str) -> Optional[dict[str, Any]
     return None
 
 
-def estimate(rec: Recommendation, compute: Optional[str] = None, precision: str = "fp32",
+def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: str = "fp32",
              price_per_hour: Optional[float] = None) -> Estimate:
     """Seconds per stage of `rec`'s plan on `compute` (the brief's, by default)."""
     brief = rec.brief
@@ -89,7 +103,8 @@ def estimate(rec: Recommendation, compute: Optional[str] = None, precision: str 
         if row is None and compute != "cpu":
             cpu = estimate(rec, "cpu", precision, price_per_hour)  # the only measured kind so far
             cpu.compute = compute
-            cpu.basis = f"the CPU measurement ({cpu.basis}); no {compute.replace('_', ' ')} throughput is measured yet"
+            cpu.basis = (f"upper bound from the CPU measurement; no {compute.replace('_', ' ')} throughput is "
+                         "measured yet")
             cpu.notes.insert(0, "A GPU trains far faster than this CPU figure, which is an upper bound.")
             return cpu
         if row is None:
@@ -123,3 +138,9 @@ def estimate(rec: Recommendation, compute: Optional[str] = None, precision: str 
                      "ends sooner), so treat it as an upper bound." if machine else
                      "Fine-tuning epochs are the plan's maximum, so treat it as an upper bound.")
     return est
+
+
+def estimates(rec: "Recommendation", precision: str = "fp32",
+              price_per_hour: Optional[float] = None) -> dict[str, Estimate]:
+    """The plan's estimate on every compute kind (cpu, single_gpu, multi_gpu), keyed by kind."""
+    return {kind: estimate(rec, kind, precision, price_per_hour) for kind in COMPUTE_KINDS}

@@ -6,6 +6,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from tladvisor.advice.brief import ProjectBrief
+from tladvisor.advice.estimate import Estimate
 from tladvisor.schemas import STAGE_STRATEGIES, TASK_KINDS, TrainConfig
 
 
@@ -139,6 +140,13 @@ class Recommendation(BaseModel):
     licence: LicenceVerdict
     fired_rules: list[FiredRule]
     messages: list[ClientMessage] = Field(default_factory=list)
+    estimate: dict[str, Estimate] = Field(default_factory=dict,
+                                          description="training time (and cost) of the plan per compute kind")
+
+    @property
+    def own_estimate(self) -> Optional[Estimate]:
+        """The estimate for the brief's own compute kind."""
+        return self.estimate.get(self.brief.compute)
 
     @property
     def fired_rule_ids(self) -> list[str]:

@@ -37,6 +37,7 @@ def load_corpus(path: str | Path) -> list[tuple[str, Optional[str], str, dict[st
 
 def _filled(state: ChatState) -> dict[str, Any]:
     got: dict[str, Any] = dict(state.known)
+    got.pop("problem", None)  # the message itself, kept verbatim for the client page: not an extracted slot
     if state.unsure:
         got["unsure"] = sorted(state.unsure)
     return got

@@ -173,6 +173,8 @@ class DialogueManager:
         if not found:
             state.misses += 1
             return self._reask(state)
+        if "problem" not in state.known and len(found.values) >= 2 and len(text.split()) >= 8:
+            state.known["problem"] = text[:1000]  # the first description, quoted on the client page
         return self._apply(state, found)
 
     def _fallback(self, state: ChatState) -> Turn:
@@ -283,20 +285,13 @@ class DialogueManager:
 
     def _estimate_reply(self, state: ChatState) -> str:
         """The plan's training time (and cost, when an hourly price is set) from measured throughput."""
-        import os
-
-        from tladvisor.advice.estimate import duration_text, estimate
+        from tladvisor.advice.estimate import duration_text
 
         rec = self.recommend(state)
-        if rec is None:
+        if rec is None or rec.own_estimate is None:
             return ("I can estimate the training time once I know the task, the number of classes and how many "
                     "labelled examples there are.")
-        price = os.environ.get("TLADVISOR_PRICE_PER_HOUR")
-        try:
-            price_value = float(price) if price else None
-        except ValueError:
-            price_value = None
-        est = estimate(rec, price_per_hour=price_value)
+        est = rec.own_estimate  # the same figures as the scoping summary
         if est.seconds is None:
             return " ".join(est.notes) or "I have no measured throughput for this kind of project yet."
         names = {"linear_probe": "linear probe", "lora": "LoRA", "partial": "partial unfreezing",

@@ -267,9 +267,11 @@ def _thumbnails(run: Path, size: int = 64) -> dict[str, str]:
     return out
 
 
-def write_client_report(run_dir: str | Path, rec: Optional[Recommendation] = None) -> tuple[Path, Path]:
-    """Write client-report.md and a standalone client-report.html (plots embedded) into the run directory."""
-    from tladvisor.training.rundir import atomic_write_text
+def write_client_report(run_dir: str | Path, rec: Optional[Recommendation] = None) -> tuple[Path, Path, Path]:
+    """Write client-report.md, a standalone client-report.html (plots embedded) and client-report.pdf (the same
+    report with its plots) into the run directory; returns the three paths."""
+    from tladvisor.reporting.pdf import markdown_pdf
+    from tladvisor.training.rundir import atomic_write_bytes, atomic_write_text
 
     run = Path(run_dir)
     text = client_report_markdown(run, rec)
@@ -279,4 +281,6 @@ def write_client_report(run_dir: str | Path, rec: Optional[Recommendation] = Non
     md_path, html_path = run / "client-report.md", run / "client-report.html"
     atomic_write_text(md_path, text)
     atomic_write_text(html_path, html)
-    return md_path, html_path
+    pdf_path = run / "client-report.pdf"
+    atomic_write_bytes(pdf_path, markdown_pdf([text], title="TL Advisor client report", base_dir=run))
+    return md_path, html_path, pdf_path

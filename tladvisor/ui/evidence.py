@@ -49,8 +49,8 @@ def measure_evidence(upload: Optional[str], include_scratch: bool, work: Optiona
     if last_run:
         from tladvisor.reporting.client_report import write_client_report
 
-        _, html = write_client_report(last_run)
-        files.insert(0, str(html))
+        _, html, pdf = write_client_report(last_run)
+        files[:0] = [str(html), str(pdf)]
     gallery = [(m.item, f"given '{m.given}', looks like '{m.suggested}' ({m.suggested_probability:.0%})")
                for m in ev.mislabels if ev.modality == "image"]
     curve = out / "learning_curve.png"

@@ -185,8 +185,8 @@ def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], 
                  progress: Optional[Callable[[float, str], None]] = None, brief: Optional[dict[str, Any]] = None,
                  text_col: str = "text", label_col: str = "label", evidence_dir: Optional[str] = None
                  ) -> tuple[str, Optional[str], Optional[str], list[str]]:
-    """Train on an upload: (results Markdown, confusion-matrix PNG, curves PNG, downloadable files: the run as a
-    zip, the model card and the client report)."""
+    """Train on an upload: (results Markdown, confusion-matrix PNG, curves PNG, downloadable files: the client
+    report as HTML and PDF, the run as a zip and the model card)."""
     from tladvisor.reporting.client_report import write_client_report
     from tladvisor.training.rundir import atomic_write_text
     from tladvisor.training.trainer import train
@@ -220,9 +220,9 @@ def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], 
     atomic_write_text(run / "recommendation.json", rec.model_dump_json(indent=2))
     if evidence_dir and Path(evidence_dir).is_dir():  # evidence measured before training goes into the report
         shutil.copytree(evidence_dir, run / "evidence", ignore=shutil.ignore_patterns("features", "ranking", "scratch"))
-    _, report_html = write_client_report(run, rec)
+    _, report_html, report_pdf = write_client_report(run, rec)
     archive = shutil.make_archive(str(run), "zip", root_dir=run.parent, base_dir=run.name)
-    files = [str(report_html), archive, str(run / "README.md")]
+    files = [str(report_html), str(report_pdf), archive, str(run / "README.md")]
     cm = run / "confusion_matrix.png"
     curves = run / "curves.png" if (run / "curves.png").exists() else run / "feature_importance.png"
     return (_metrics_markdown(result) + f"\n\nRun: `{run.name}`", str(cm) if cm.exists() else None,

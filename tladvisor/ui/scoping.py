@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from tladvisor.advice.advisor import advise
 from tladvisor.advice.brief import ProjectBrief, format_validation_error
 from tladvisor.advice.recommendation import Recommendation
-from tladvisor.advice.summary import scoping_summary_html, scoping_summary_markdown
+from tladvisor.advice.summary import scoping_summary_markdown
 
 COMMERCIAL = {"Yes": True, "No": False, "Not stated": None}
 
@@ -34,7 +34,7 @@ def recommend(task, domain, classes, per_class, label_quality, commercial, edge,
 
 
 def summary_files(rec: Optional[Recommendation]) -> Optional[list[str]]:
-    """The scoping summary as Markdown and HTML files to download (None without a recommendation).
+    """The scoping summary as Markdown, HTML and PDF files to download (None without a recommendation).
 
     One folder per distinct summary (named by its content hash) under one app folder in the temp dir: a chat
     turn that changes nothing writes nothing new, and folders untouched for a day are removed."""
@@ -44,14 +44,14 @@ def summary_files(rec: Optional[Recommendation]) -> Optional[list[str]]:
     import shutil
     import time
 
+    from tladvisor.reporting.deliverables import SUMMARY_NAMES, write_summary_files
+
     text = scoping_summary_markdown(rec)
     base = Path(tempfile.gettempdir()) / "tladvisor-summaries"
     out = base / hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
-    md_path, html_path = out / "scoping-summary.md", out / "scoping-summary.html"
-    if not html_path.exists():
-        out.mkdir(parents=True, exist_ok=True)
-        md_path.write_text(text, encoding="utf-8")
-        html_path.write_text(scoping_summary_html(rec), encoding="utf-8")
+    paths = [out / name for name in SUMMARY_NAMES]
+    if not all(p.exists() for p in paths):
+        paths = write_summary_files(rec, out)
     now = time.time()
     for old in base.iterdir():
         try:
@@ -59,4 +59,4 @@ def summary_files(rec: Optional[Recommendation]) -> Optional[list[str]]:
                 shutil.rmtree(old, ignore_errors=True)
         except OSError:
             continue
-    return [str(md_path), str(html_path)]
+    return [str(p) for p in paths]

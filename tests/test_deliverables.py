@@ -1,0 +1,180 @@
+"""The deliverables a salesperson sends: every client text rendered over a grid of briefs (every task, 2-100
+classes, 5-5,000 per class, commercial or not, with and without measured evidence) must read as finished
+prose whose numbers are the summary's; the PDF's first page is the client page, alone."""
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import sys
+from io import BytesIO
+
+import pytest
+from pypdf import PdfReader
+
+from tladvisor.advice.advisor import advise, checked_rules
+from tladvisor.advice.brief import TASKS, ProjectBrief
+from tladvisor.advice.catalogue import candidates_for, load_catalogue
+from tladvisor.advice.client_page import client_page_markdown
+from tladvisor.advice.summary import scoping_summary_markdown, technical_appendix_markdown
+from tladvisor.reporting.deliverables import scoping_summary_pdf
+
+RULE_IDS = {r.id for r in checked_rules().rules}
+MODEL_IDS = {b.id for b in load_catalogue()} | {b.source_id for b in load_catalogue()}
+STRATEGY_IDS = {"linear_probe", "lora", "LoRA", "gbdt", "feature_transfer"}  # "full" and "partial" are plain words
+BAND = re.compile(r"\b\d{1,2}-\d{2,3}%")
+
+
+def _brief(task: str, classes: int, per_class: int, commercial, domain: str) -> ProjectBrief:
+    return ProjectBrief(task=task, classes=classes, per_class=per_class, commercial=commercial, domain=domain)
+
+
+def _evidence(brief: ProjectBrief):
+    """A measured ranking as `tladvisor rank` would give it (two of the modality's candidates)."""
+    cands = candidates_for(brief.modality, brief.task)[:2]
+    return [(b.id, 0.9 - 0.05 * i) for i, b in enumerate(cands)] or None
+
+
+GRID = list(itertools.product(TASKS, (2, 15, 100), (5, 200, 5000), (True, False, None), (False, True)))
+
+
+def _plain(markdown_text: str) -> str:
+    """Markdown emphasis and list markers removed: the prose as a reader sees it."""
+    return re.sub(r"[*_`]|^- |^#+ ", "", markdown_text, flags=re.MULTILINE)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
+
+
+def _prose_defects(text: str) -> list[str]:
+    """Empty placeholders, doubled words, lowercase sentence starts, printed None / nan."""
+    bad = []
+    if re.search(r"\{\w*\}", text):
+        bad.append("unfilled placeholder")
+    for m in re.finditer(r"\b([A-Za-z]+)\s+\1\b", text, flags=re.IGNORECASE):
+        bad.append(f"doubled word {m.group(0)!r}")
+    for s in _sentences(text):
+        first = re.search(r"[A-Za-z0-9]", s)
+        if first and first.group(0).islower():
+            bad.append(f"lowercase sentence start: {s[:60]!r}")
+    if re.search(r"\bNone\b|\bnan\b", text):
+        bad.append("printed None/nan")
+    return bad
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_every_client_text_over_the_brief_grid(task):
+    checked = 0
+    for t, classes, per_class, commercial, with_evidence in GRID:
+        if t != task:
+            continue
+        brief = _brief(t, classes, per_class, commercial, "manufacturing" if classes != 15 else "general")
+        rec = advise(brief, measured_ranking=_evidence(brief) if with_evidence else None)
+        page = client_page_markdown(rec)
+        appendix = technical_appendix_markdown(rec)
+        case = f"{t} k={classes} n={per_class} commercial={commercial} evidence={with_evidence}"
+        # prose: every message and every paragraph or bullet of the client page
+        units = [m.text for m in rec.messages] + [line for line in _plain(page).splitlines()
+                                                  if line.strip() and not line.startswith("Prepared by")]
+        for unit in units:
+            assert not _prose_defects(_plain(unit)), (case, unit, _prose_defects(_plain(unit)))
+        # no rule, model or strategy id on the client page
+        words = set(re.findall(r"[\w.\-]+", page))
+        assert not words & (RULE_IDS | MODEL_IDS | STRATEGY_IDS), (case, words & (RULE_IDS | MODEL_IDS | STRATEGY_IDS))
+        # the numbers: every band in the messages and on the client page is one the appendix states
+        summary_bands = set(BAND.findall(appendix.split("## Expectations")[1].split("##")[0]))
+        for text in [m.text for m in rec.messages] + [page]:
+            assert set(BAND.findall(text)) <= summary_bands, (case, BAND.findall(text), summary_bands)
+        # errors per 1,000 follow from the band
+        if rec.expectation.band:
+            lo, hi = rec.expectation.band
+            few, many = (int(round((1 - x) * 100)) * 10 for x in (hi, lo))
+            assert f"{few} and {many} of every 1,000" in page or f"{few} to {many} of every 1,000" in page, case
+            assert f"at least **{lo * 100:.0f}%**" in page, case
+        # what more data buys never repeats a band
+        forecast_bands = BAND.findall(rec.messages[-1].text)
+        assert len(forecast_bands) == len(set(forecast_bands)), (case, rec.messages[-1].text)
+        # every part the client page promises, and risks never empty
+        for part in ("## The problem", "## Our approach", "## What to expect", "## Time and cost",
+                     "## What we need from you", "## How we will judge success", "## Risks"):
+            assert part in page, (case, part)
+        assert rec.risks and page.split("## Risks")[1].strip(), case
+        assert "## Backbones side by side" in appendix and "## Training time estimate" in appendix, case
+        client_text = " ".join([page] + [m.text for m in rec.messages])
+        if rec.modality == "tabular":  # gradient boosting on the client's rows: no pre-trained transfer claim
+            assert "10-100" not in client_text and "transfer learning" not in client_text.lower(), case
+            assert "pre-trained" not in client_text.replace("no pre-trained model is involved", ""), case
+        else:
+            assert "pre-trained" in client_text, case
+        checked += 1
+    assert checked == len(GRID) // len(TASKS)
+
+
+def test_defects_found_in_the_old_messages_are_gone():
+    """Each phrase the issue found by rendering the old templates, over a few briefs."""
+    texts = []
+    for brief in [_brief("image-classification", 15, 200, True, "manufacturing"),
+                  _brief("image-classification", 15, 5000, True, "manufacturing"),
+                  _brief("text-classification", 77, 5000, None, "finance"),
+                  _brief("tabular-classification", 3, 5000, True, "manufacturing"),
+                  ProjectBrief(task="ner", classes=4, total=600)]:
+        rec = advise(brief)
+        texts.append(" ".join(m.text for m in rec.messages) + client_page_markdown(rec))
+    joined = "\n".join(texts)
+    for phrase in ("loRA", "times the per class", "expect to be measured", "learned from none",
+                   "adapters rather than unfreezing", "first week", "feasible with"):
+        assert phrase not in joined, phrase
+
+
+def test_problem_in_the_clients_words_is_quoted_and_escaped():
+    brief = ProjectBrief(task="image-classification", classes=2, per_class=40, domain="manufacturing",
+                         problem="Spot cracked <b>welds</b> on line 3 before they ship | fast")
+    page = client_page_markdown(advise(brief))
+    assert "In your words: “Spot cracked &lt;b&gt;welds&lt;/b&gt; on line 3 before they ship \\| fast”" in page
+
+
+@pytest.mark.parametrize("brief", [
+    dict(task="image-classification", domain="manufacturing", classes=15, per_class=200, commercial=True),
+    dict(task="ner", domain="biomedical", classes=8, total=300, commercial=None, label_quality="noisy",
+         language="de"),
+    dict(task="tabular-classification", domain="manufacturing", classes=100, per_class=5, commercial=False),
+    dict(task="text-classification", domain="legal", classes=100, per_class=5, commercial=None,
+         label_quality="noisy", problem="Route every incoming contract to the right team. " * 19),
+])
+def test_pdf_client_page_is_page_one_and_alone(brief):
+    rec = advise(ProjectBrief(**brief))
+    reader = PdfReader(BytesIO(scoping_summary_pdf(rec)))
+    first, second = reader.pages[0].extract_text(), reader.pages[1].extract_text()
+    assert "What we need from you" in first and "Risks" in first
+    assert "Technical appendix" not in first and second.lstrip().startswith("Technical appendix")
+    assert not any(rid in first for rid in RULE_IDS)
+
+
+def test_cli_writes_pdf_and_markdown(tmp_path):
+    args = ["advise", "--task", "image-classification", "--domain", "manufacturing", "--classes", "15",
+            "--per-class", "200", "--commercial", "--price-per-hour", "0.5"]
+    pdf, md = tmp_path / "summary.pdf", tmp_path / "summary.md"
+    for out in (pdf, md):
+        res = subprocess.run([sys.executable, "-m", "tladvisor", *args, "--out", str(out)], capture_output=True,
+                             text=True, timeout=120)
+        assert res.returncode == 0, res.stderr
+    reader = PdfReader(str(pdf))
+    assert len(reader.pages) >= 2 and "What we need from you" in reader.pages[0].extract_text()
+    text = md.read_text(encoding="utf-8")
+    assert "## What we need from you" in text and "## Backbones side by side" in text
+    assert re.search(r"Training the full plan takes at most \*\*about \d+ minutes\*\* of compute on a CPU, about "
+                     r"\d+\.\d\d at 0\.5 per hour", text), text.split("## Time and cost")[1][:300]
+    bad = subprocess.run([sys.executable, "-m", "tladvisor", *args, "--out", str(tmp_path / "s.docx")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and ".md, .html or .pdf" in bad.stderr
+
+
+def test_advise_json_carries_the_estimate_per_compute_kind():
+    rec = advise(ProjectBrief(task="text-classification", classes=5, per_class=100), price_per_hour=2.0)
+    data = rec.model_dump(mode="json")
+    assert set(data["estimate"]) == {"cpu", "single_gpu", "multi_gpu"}
+    cpu = data["estimate"]["cpu"]
+    assert cpu["seconds"] > 0 and [s["strategy"] for s in cpu["stages"]] == [s.strategy for s in rec.plan]
+    assert cpu["cost"] == pytest.approx(cpu["seconds"] / 3600 * 2.0, abs=0.01)
+    assert scoping_summary_markdown(rec).count(rec.own_estimate.text) >= 2  # client page and appendix agree
