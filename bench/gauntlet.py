@@ -560,7 +560,13 @@ def cases() -> list[Case]:
                                           "--per-class", "10"], message="classes")
     cli("advise-unknown-task", lambda d: ["advise", "--task", "teleportation"], message="task")
     cli("advise-out-unsupported", lambda d: ["advise", "--task", "image-classification", "--classes", "2",
-                                             "--per-class", "50", "--out", "s.docx"], message=r"\.md or \.html")
+                                             "--per-class", "50", "--out", "s.docx"], message=r"\.md, \.html or \.pdf")
+    cli("advise-pdf-hostile-name", lambda d: ["advise", "--task", "image-classification", "--classes", "2",
+                                              "--per-class", "50", "--name", INJECT, "--problem", INJECT + " ñ ü → ≥ 文字",
+                                              "--out", "run/summary.pdf"], expect="ok", message="Backbone",
+        check=lambda d, o: None if (d / "run" / "summary.pdf").read_bytes().startswith(b"%PDF-") else "no PDF")
+    cli("advise-negative-price", lambda d: ["advise", "--task", "text", "--classes", "2", "--per-class", "50",
+                                            "--price-per-hour", "-3"], message=r"--price-per-hour -3: must be a price")
     cli("advise-html-project-name", lambda d: ["advise", "--task", "image-classification", "--classes", "2",
                                                "--per-class", "50", "--name", INJECT, "--out", "run/summary.html"],
         expect="ok", message="Backbone")

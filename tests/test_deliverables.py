@@ -178,3 +178,44 @@ def test_advise_json_carries_the_estimate_per_compute_kind():
     assert cpu["seconds"] > 0 and [s["strategy"] for s in cpu["stages"]] == [s.strategy for s in rec.plan]
     assert cpu["cost"] == pytest.approx(cpu["seconds"] / 3600 * 2.0, abs=0.01)
     assert scoping_summary_markdown(rec).count(rec.own_estimate.text) >= 2  # client page and appendix agree
+
+
+def _measured_run(tmp_path, modality: str, classes: int, accuracy: float, idx: int):
+    """The files a finished run leaves (metrics.json, result.json), written directly: this test is about the
+    report's wording for a range of outcomes, which real training on tiny data cannot span."""
+    import json
+
+    run = tmp_path / f"run{idx}"
+    run.mkdir()
+    names = [f"class_{i}" for i in range(classes)]
+    per_class = {n: {"precision": accuracy, "recall": accuracy, "f1": min(1.0, accuracy + 0.01 * i), "support": 20}
+                 for i, n in enumerate(names)}
+    n = 20 * classes
+    metrics = {"n": n, "accuracy": accuracy, "macro_f1": accuracy - 0.01, "errors": round(n * (1 - accuracy)),
+               "per_class": per_class, "best_stage": "lora", "top_confusions": []}
+    config = {"modality": modality, "task": f"{modality}-classification", "data": "x",
+              "backbone": "efficientnet_lite0" if modality == "image" else "minilm_l6"}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    (run / "result.json").write_text(json.dumps({"config": config, "wall_time_s": 312.0, "stage_results": []}))
+    return run
+
+
+def test_measured_messages_over_outcomes(tmp_path):
+    from tladvisor.advice.messaging import render_messages
+    from tladvisor.reporting.client_report import measured_values
+
+    idx = 0
+    for modality, classes, accuracy, with_rec in itertools.product(("image", "text"), (2, 15), (0.42, 0.87, 0.995),
+                                                                   (False, True)):
+        idx += 1
+        run = _measured_run(tmp_path, modality, classes, accuracy, idx)
+        rec = advise(ProjectBrief(task=f"{modality}-classification", classes=classes, per_class=100,
+                                  domain="manufacturing")) if with_rec else None
+        msgs = render_messages(measured_values(run, rec), subdir="messaging_measured")
+        assert len(msgs) == 3
+        for m in msgs:
+            assert not _prose_defects(_plain(m.text)), (modality, classes, accuracy, with_rec, m.text)
+        text = " ".join(m.text for m in msgs)
+        assert f"{accuracy:.1%}" in text
+        bands = BAND.findall(text)
+        assert len(bands) == len(set(bands)), text
