@@ -14,7 +14,7 @@ import gradio as gr
 from tladvisor.advice.brief import TASKS
 from tladvisor.advice.domains import domains
 from tladvisor.schemas import STRATEGIES
-from tladvisor.ui.scoping import COMMERCIAL, recommend
+from tladvisor.ui.scoping import COMMERCIAL, DIFFICULTY, recommend
 
 # text_data.TEXT_EXTENSIONS, ner_data's CoNLL suffixes and zip (tables share .csv / .tsv with texts)
 UPLOAD_TYPES = [".zip", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".conll", ".conllu", ".bio", ".iob",
@@ -189,6 +189,8 @@ def build_app() -> gr.Blocks:
                     per_class = gr.Number(value=200, precision=0, label="Labelled examples per class")
                     label_quality = gr.Radio(["clean", "some_noise", "noisy", "unknown"], value="unknown",
                                              label="Label quality")
+                    difficulty = gr.Radio(list(DIFFICULTY), value="Not known", label="How hard are the classes to "
+                                          "tell apart?")
                     commercial = gr.Radio(list(COMMERCIAL), value="Yes", label="Commercial use?")
                     edge = gr.Checkbox(label="Runs on an edge device")
                     latency = gr.Number(value=None, label="Latency budget (ms, optional)")
@@ -201,7 +203,7 @@ def build_app() -> gr.Blocks:
                     result = gr.Markdown()
                     files = gr.File(label="Scoping summary", file_count="multiple")
             button.click(recommend, [task, domain, classes, per_class, label_quality, commercial, edge, latency,
-                                     compute, keep, unlabelled, language], [result, files])
+                                     compute, keep, unlabelled, language, difficulty], [result, files])
         with gr.Tab("Predict"):
             with gr.Row():
                 with gr.Column(scale=1):

@@ -19,7 +19,7 @@ def test_headline_manufacturing_defects():
     assert strategies[0] == "linear_probe"
     assert any(s in ("lora", "partial", "progressive", "full") for s in strategies[1:])
     lo, hi = rec.expectation.band
-    assert lo <= 0.88 and hi >= 0.92, rec.expectation.band  # includes the high 80s - low 90s
+    assert lo <= 0.92 <= hi and hi - lo <= 0.2, rec.expectation.band  # the brief's headline (~92%) is inside
     assert "IMG-VOL-FE" in rec.fired_rule_ids and "LICENCE-COMMERCIAL" in rec.fired_rule_ids
     # more data must be forecast to help
     assert [f.multiplier for f in rec.expectation.forecast] == [2, 5]
@@ -36,7 +36,8 @@ def test_twenty_per_class_gets_feature_extraction_and_gap_warning():
     assert rec.plan[0].strategy == "linear_probe"
     assert "IMG-VOL-LOW" in rec.fired_rule_ids
     assert any("20" in g and "100" in g for g in rec.data_gaps), rec.data_gaps
-    assert rec.expectation.band[1] < 0.85
+    more = rec_for(task="image-classification", domain="manufacturing", classes=6, per_class=200, commercial=True)
+    assert rec.expectation.band[0] < more.expectation.band[0]  # less data: a lower floor
 
 
 def test_few_shot_images_only_probe():

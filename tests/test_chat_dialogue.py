@@ -86,7 +86,9 @@ def test_unknown_answers_are_reasked_politely(dm):
 def test_not_sure_and_skip_are_answers(dm):
     turn = _talk(dm, "Text classification, legal, 8 classes, 300 each", "Don't know")
     assert "label_quality" in turn.state.known and turn.state.known["label_quality"] == "unknown"
-    turn = _talk(dm, "Text classification, legal, 8 classes, 300 each", "clean", "no", "Not sure")
+    turn = _talk(dm, "Text classification, legal, 8 classes, 300 each", "clean", "Needs a trained eye", "no",
+                 "Not sure")
+    assert turn.state.known["difficulty"] == "subtle"
     assert "commercial" in turn.state.unsure and turn.state.asked == "edge"
     assert brief_from(turn.state).commercial is None
     turn = dm.respond(turn.state, "skip")

@@ -89,7 +89,7 @@ def test_every_client_text_over_the_brief_grid(task):
         # errors per 1,000 follow from the band
         if rec.expectation.band:
             lo, hi = rec.expectation.band
-            few, many = (int(round((1 - x) * 100)) * 10 for x in (hi, lo))
+            few, many = (int(round((1 - x) * 1000 / 10)) * 10 for x in (hi, lo))
             assert f"{few} and {many} of every 1,000" in page or f"{few} to {many} of every 1,000" in page, case
             assert f"at least **{lo * 100:.0f}%**" in page, case
         # what more data buys never repeats a band

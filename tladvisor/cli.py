@@ -42,7 +42,7 @@ def _brief_from_args(args: argparse.Namespace) -> Any:
         "total": args.total, "label_quality": args.label_quality, "language": args.language,
         "latency_ms": args.latency_ms, "compute": args.compute, "image_size": args.image_size,
         "task_complexity": args.complexity, "project_name": args.name,
-        "problem": getattr(args, "problem", None),
+        "problem": getattr(args, "problem", None), "difficulty": getattr(args, "difficulty", None),
         "commercial": args.commercial,
         "edge": args.edge or None, "keep_original": args.keep_original or None,
         "unlabelled_data": args.unlabelled or None,
@@ -450,6 +450,10 @@ def build_parser() -> argparse.ArgumentParser:
     adv.add_argument("--total", type=int, help="labelled examples in total (documents for NER)")
     adv.add_argument("--label-quality", choices=["clean", "some_noise", "noisy", "unknown"])
     adv.add_argument("--unlabelled", action="store_true", help="unlabelled in-domain data is available")
+    adv.add_argument("--difficulty", choices=["obvious", "subtle", "expert"],
+                     help="how hard the classes are to tell apart: obvious (a newcomer can, after a short "
+                          "explanation), subtle (needs a trained eye), expert (experts sometimes disagree); "
+                          "not given: a wider band")
     com = adv.add_mutually_exclusive_group()
     com.add_argument("--commercial", dest="commercial", action="store_true", default=None)
     com.add_argument("--non-commercial", dest="commercial", action="store_false")

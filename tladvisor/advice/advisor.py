@@ -5,6 +5,7 @@ import math
 from functools import lru_cache
 from typing import Any, Optional
 
+from tladvisor.advice import band_model
 from tladvisor.advice.brief import ProjectBrief
 from tladvisor.schemas import FINE_TUNING_STAGES
 from tladvisor.advice.catalogue import Backbone, candidates_for, get_backbone
@@ -59,6 +60,7 @@ def derive_facts(brief: ProjectBrief) -> dict[str, Any]:
         "total": brief.total,
         "complexity": complexity,
         "label_quality": brief.label_quality,
+        "difficulty": brief.difficulty,
         "label_quality_text": brief.label_quality.replace("_", " "),
         "unlabelled": brief.unlabelled_data,
         "commercial": brief.commercial,
@@ -164,8 +166,38 @@ def _band_spec(book: RuleBook, facts: dict[str, Any]) -> Optional[dict[str, Any]
     return book.bands.get(facts["task"]) or book.bands.get(facts["modality"])
 
 
+BAND_MODEL_TASKS = ("image-classification", "text-classification", "sentiment")
+
+
+def _band_model_facts(facts: dict[str, Any], outcome: RuleOutcome) -> Optional[band_model.Facts]:
+    """The band model's inputs, or None where the band still comes from `bands` anchors (NER, detection, ...)."""
+    if facts["task"] not in BAND_MODEL_TASKS or not facts.get("per_class") or not facts.get("classes"):
+        return None
+    fine_tunes = any(s["strategy"] in FINE_TUNING for s in outcome.state.get("plan", []))
+    return band_model.Facts(facts["modality"], int(facts["classes"]), float(facts["per_class"]),
+                            facts.get("difficulty"), facts.get("distance", "near"), fine_tunes)
+
+
+def _band_adjustments(facts: dict[str, Any], outcome: RuleOutcome) -> list[str]:
+    """The band's reasons in words: the fitted model's terms, then the rule shifts it does not measure."""
+    f = _band_model_facts(facts, outcome)
+    if f is None:
+        return outcome.band_shift_reasons
+    words = [f"{name} ({effect * 100:+.0f} points)" for name, effect in band_model.term_effects(f)
+             if abs(effect) >= 0.005]
+    if f.difficulty is None:
+        words.append("difficulty not given (a wider band)")
+    return words + outcome.band_shift_uncovered_reasons
+
+
 def _band(book: RuleBook, facts: dict[str, Any], outcome: RuleOutcome) -> Optional[tuple[float, float]]:
-    """The expected band for this volume (from `bands`), moved by the fired rules' band shifts."""
+    """The expected band: for classification, the band model fitted on the outcomes table (its central 80%
+    interval) moved by the rule shifts it does not measure; else `bands` anchors moved by every rule shift."""
+    model_facts = _band_model_facts(facts, outcome)
+    if model_facts is not None:
+        lo, _, hi = band_model.band(model_facts)
+        shift = outcome.band_shift_uncovered
+        return round(min(0.98, max(0.01, lo + shift)), 3), round(min(0.99, max(0.02, hi + shift)), 3)
     spec = _band_spec(book, facts)
     volume = facts.get(spec["volume"]) if spec else None
     if not volume:
@@ -292,7 +324,8 @@ def advise(brief: ProjectBrief, measured_ranking: Optional[list[tuple[str, float
         rejected=rejected,
         plan=plan,
         hyperparams=hp,
-        expectation=Expectation(metric=metric, band=band, adjustments=outcome.band_shift_reasons, forecast=forecast),
+        expectation=Expectation(metric=metric, band=band, adjustments=_band_adjustments(facts, outcome),
+                                forecast=forecast),
         data_gaps=gaps,
         evaluation_plan=[fill(t, context) for t in outcome.evaluation],
         risks=[fill(t, context) for t in outcome.risks],

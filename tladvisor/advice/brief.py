@@ -71,6 +71,10 @@ class ProjectBrief(BaseModel):
     preferred_backbones: list[str] = Field(default_factory=list, description="Catalogue ids the client asked about.")
     project_name: Optional[str] = Field(None, max_length=200)
     problem: Optional[str] = Field(None, max_length=1000, description="The problem in the client's own words.")
+    difficulty: Optional[Literal["obvious", "subtle", "expert"]] = Field(
+        None, description="How hard the classes are to tell apart: obvious (a newcomer can after a short "
+                          "explanation), subtle (needs a trained eye or close reading), expert (experts sometimes "
+                          "disagree; graded or ambiguous labels). None = not known: a wider band.")
 
     @field_validator("task", mode="before")
     @classmethod

@@ -34,6 +34,7 @@ class Rule(BaseModel):
     when: dict[str, Any] = Field(default_factory=dict)
     set_: dict[str, Any] = Field(default_factory=dict, alias="set")
     band_shift: float = 0.0
+    band_model_covers: bool = False  # the fitted band model measures this factor: its shift applies only to anchors
     prefer: dict[str, float] = Field(default_factory=dict)
     prefer_from_fact: Optional[dict[str, Any]] = None
     map_plan: dict[str, str] = Field(default_factory=dict)
@@ -99,6 +100,8 @@ class RuleOutcome:
     prefer: dict[str, float] = field(default_factory=dict)
     band_shift: float = 0.0
     band_shift_reasons: list[str] = field(default_factory=list)
+    band_shift_uncovered: float = 0.0  # the part of band_shift the fitted band model does not measure
+    band_shift_uncovered_reasons: list[str] = field(default_factory=list)
     risks: list[str] = field(default_factory=list)
     data_gaps: list[str] = field(default_factory=list)
     evaluation: list[str] = field(default_factory=list)
@@ -133,6 +136,9 @@ def apply_rules(
         if rule.band_shift:
             out.band_shift += rule.band_shift
             out.band_shift_reasons.append(f"{rule.id} ({rule.band_shift:+.0%})")
+            if not rule.band_model_covers:
+                out.band_shift_uncovered += rule.band_shift
+                out.band_shift_uncovered_reasons.append(f"{rule.id} ({rule.band_shift:+.0%})")
         out.risks += rule.risks
         out.data_gaps += rule.data_gaps
         out.evaluation += rule.evaluation

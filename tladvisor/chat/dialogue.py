@@ -55,7 +55,7 @@ def split_question(text: str) -> tuple[str, str]:
             statements.append(sentence)
     return " ".join(statements).strip(), " ".join(questions).strip()
 _LABELS = {"task": "Task", "domain": "Domain", "classes": "Classes", "per_class": "Examples per class",
-           "total": "Examples in total", "label_quality": "Label quality", "unlabelled_data": "Unlabelled data",
+           "total": "Examples in total", "label_quality": "Label quality", "difficulty": "Difficulty", "unlabelled_data": "Unlabelled data",
            "commercial": "Commercial use", "edge": "Edge device", "latency_ms": "Latency budget (ms)",
            "compute": "Training compute", "keep_original": "Keep original skills", "language": "Language",
            "preferred_backbones": "Requested backbones"}

@@ -240,6 +240,22 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str]) -> dict[str, int
     return out
 
 
+def _difficulty(t: str, asked: bool) -> Optional[str]:
+    """How hard the classes are to tell apart, in the brief's three words (looser phrases only when asked)."""
+    if _search(r"\b(experts? (?:often |sometimes |can |may |might )?(?:disagree|argue)|even experts|ambiguous (?:labels|"
+               r"cases|classes)|graded (?:labels|severity)|severity grades?|borderline cases are common)\b", t) or \
+            (asked and _search(r"\b(expert|experts|ambiguous|graded|grades|disagree)\b", t)):
+        return "expert"
+    if _search(r"\b(subtle|trained eye|fine[- ]grained|look[- ]?alike classes|classes look (?:very )?similar|"
+               r"hard to tell apart|close reading)\b", t) or \
+            (asked and _search(r"\b(trained|similar|hard|tricky|close|specialist)\b", t)):
+        return "subtle"
+    if _search(r"\b(obvious(?:ly different)?|easy to tell apart|anyone can tell|clearly different|"
+               r"a newcomer (?:can|could))\b", t) or (asked and _search(r"\b(easy|newcomer|clear|simple)\b", t)):
+        return "obvious"
+    return None
+
+
 def _label_quality(t: str, asked: bool) -> Optional[str]:
     share = _search(r"(\d+(?:\.\d+)?)\s*%\s+(?:of\s+(?:the\s+)?(?:labels|annotations)\s+)?(?:are\s+)?"
                     r"(?:probably\s+|likely\s+)?(?:wrong|incorrect|mislabell?ed|noisy|errors?|mistakes?)", t)
@@ -338,6 +354,9 @@ def extract(text: str, asked: Optional[str] = None, language_hint: Optional[str]
     quality = _label_quality(low, asked == "label_quality")
     if quality:
         v["label_quality"] = quality
+    difficulty = _difficulty(low, asked == "difficulty")
+    if difficulty:
+        v["difficulty"] = difficulty
     if _search(r"\b(no|without|zero|nothing|not any|don'?t have any|never)\s+(?:\w+\s+)?un-?labell?ed\b|"
                r"\bun-?labell?ed\b[^.]{0,20}\b(?:none|no)\b", low):
         v["unlabelled_data"] = False

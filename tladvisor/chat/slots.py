@@ -29,6 +29,11 @@ def _has_classes(known: dict) -> bool:
     return known.get("task") != "tabular-regression"
 
 
+def _classifies(known: dict) -> bool:
+    """Difficulty sets the band of image and text classification (not known yet: ask)."""
+    return known.get("task") in (None, "image-classification", "text-classification", "sentiment")
+
+
 SLOTS: tuple[Slot, ...] = (
     Slot("task", "What should the model do?",
          ("Image classification", "Text classification", "Object detection", "Named entities (NER)",
@@ -45,6 +50,10 @@ SLOTS: tuple[Slot, ...] = (
     Slot("label_quality", "How clean are the labels?",
          ("Clean (expert-checked)", "Some noise", "Noisy", "Don't know"),
          "'clean', 'some noise', 'noisy' or 'don't know'"),
+    Slot("difficulty", "How hard is it to tell the classes apart?",
+         ("Obvious to a newcomer", "Needs a trained eye", "Experts sometimes disagree", "Don't know"),
+         "'obvious to a newcomer', 'needs a trained eye' or 'experts sometimes disagree'",
+         applies=_classifies),
     Slot("unlabelled_data", "Is there unlabelled data from the same domain as well?", ("Yes", "No"),
          "'yes' or 'no'"),
     Slot("commercial", "Will the model be used commercially?", ("Yes, commercial", "No, research only", "Not sure"),

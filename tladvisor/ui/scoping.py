@@ -13,10 +13,12 @@ from tladvisor.advice.recommendation import Recommendation
 from tladvisor.advice.summary import scoping_summary_markdown
 
 COMMERCIAL = {"Yes": True, "No": False, "Not stated": None}
+DIFFICULTY = {"Not known": None, "Obvious to a newcomer": "obvious", "Needs a trained eye": "subtle",
+              "Experts sometimes disagree": "expert"}
 
 
 def recommend(task, domain, classes, per_class, label_quality, commercial, edge, latency_ms, compute,
-              keep_original, unlabelled, language) -> tuple[str, Optional[list[str]]]:
+              keep_original, unlabelled, language, difficulty="Not known") -> tuple[str, Optional[list[str]]]:
     """Form values -> (recommendation Markdown, summary files). Bad input becomes a message, never a crash."""
     try:
         brief = ProjectBrief(
@@ -24,6 +26,7 @@ def recommend(task, domain, classes, per_class, label_quality, commercial, edge,
             per_class=int(per_class) if per_class else None, label_quality=label_quality,
             commercial=COMMERCIAL[commercial], edge=edge, latency_ms=latency_ms or None, compute=compute,
             keep_original=keep_original, unlabelled_data=unlabelled, language=language or "en",
+            difficulty=DIFFICULTY.get(difficulty),
         )
         rec = advise(brief)
     except ValidationError as exc:
