@@ -7,6 +7,10 @@ the data each needs is named in the source's `data` and in bench/data/SOURCES.md
 
     python bench/outcomes.py            # check the table against bench/results/
     python bench/outcomes.py --run      # re-measure, then check
+    python bench/outcomes.py --curves   # re-measure the learning curves (bench/results/learning_curves.json)
+
+The learning-curve rows are the product's own `tladvisor evidence` curve: a linear probe on frozen features
+fitted on nested subsets (3 seeds), scored on the same held-out split; each point is the mean over seeds.
 """
 from __future__ import annotations
 
@@ -25,6 +29,29 @@ sys.path.insert(0, str(ROOT))
 from tladvisor.advice.outcomes import load_outcomes  # noqa: E402
 
 _PART = re.compile(r"([^.\[]+)(?:\[([^\]]+)\])?")
+SHARED = ROOT.parent / "shared" / "data"
+CURVES = {  # data set -> the data `tladvisor evidence` measures its learning curve on
+    "neu-cls": SHARED / "neu_surface_defect",
+    "banking77": SHARED / "banking77" / "train.csv",
+}
+
+
+def measure_curves(out: Path) -> None:
+    """Run `tladvisor evidence --no-rank` on each CURVES data set; keep its curve points (per class -> mean)."""
+    import tempfile
+
+    results = {}
+    for name, data in CURVES.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, "-m", "tladvisor", "evidence", str(data), "--no-rank", "--out", tmp]
+            print("$", " ".join(cmd[1:]), flush=True)
+            subprocess.run(cmd, cwd=ROOT, check=True)
+            ev = json.loads((Path(tmp) / "evidence.json").read_text())
+        results[name] = {"command": f"tladvisor evidence {data.relative_to(ROOT.parent)} --no-rank",
+                         "backbone": ev["backbone"], "eval_examples": ev["curve"]["eval_examples"],
+                         "points": {str(round(p["per_class"])): round(p["accuracy_mean"], 4)
+                                    for p in ev["curve"]["points"]}}
+    out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 def lookup(data: Any, key: str) -> Any:
@@ -41,7 +68,10 @@ def lookup(data: Any, key: str) -> Any:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", action="store_true", help="re-run the bench commands first (needs their data)")
+    parser.add_argument("--curves", action="store_true", help="re-measure the learning curves first")
     args = parser.parse_args()
+    if args.curves:
+        measure_curves(ROOT / "bench" / "results" / "learning_curves.json")
     table = load_outcomes()
     own = {k: s for k, s in table.sources.items() if s.kind == "own"}
     if args.run:
