@@ -22,7 +22,7 @@ from tladvisor.reporting.deliverables import scoping_summary_pdf
 RULE_IDS = {r.id for r in checked_rules().rules}
 MODEL_IDS = {b.id for b in load_catalogue()} | {b.source_id for b in load_catalogue()}
 STRATEGY_IDS = {"linear_probe", "lora", "LoRA", "gbdt", "feature_transfer"}  # "full" and "partial" are plain words
-BAND = re.compile(r"\b\d{1,2}-\d{2,3}%")
+BAND = re.compile(r"\b\d{1,2}-\d{2,3}(?:\.\d)?%")
 
 
 def _brief(task: str, classes: int, per_class: int, commercial, domain: str) -> ProjectBrief:

@@ -197,7 +197,7 @@ def _band(book: RuleBook, facts: dict[str, Any], outcome: RuleOutcome) -> Option
     if model_facts is not None:
         lo, _, hi = band_model.band(model_facts)
         shift = outcome.band_shift_uncovered
-        return round(min(0.98, max(0.01, lo + shift)), 3), round(min(0.99, max(0.02, hi + shift)), 3)
+        return round(min(0.98, max(0.01, lo + shift)), 3), round(min(0.998, max(0.02, hi + shift)), 3)
     spec = _band_spec(book, facts)
     volume = facts.get(spec["volume"]) if spec else None
     if not volume:

@@ -94,7 +94,8 @@ def band_text(band: Optional[tuple[float, float]]) -> str:
     """'80-93%' or 'to be measured'."""
     if band is None:
         return "to be measured on your data"
-    return f"{band[0] * 100:.0f}-{band[1] * 100:.0f}%"
+    hi = f"{band[1] * 100:.1f}" if band[1] > 0.99 else f"{band[1] * 100:.0f}"  # 99.7%, not a rounded 100%
+    return f"{band[0] * 100:.0f}-{hi}%"
 
 
 class LicenceVerdict(BaseModel):
