@@ -255,3 +255,45 @@ def test_a_costlier_stage_must_win_by_more_than_noise():
     assert _choose_stage(keys, [{"val_macro_f1": 0.996}, {"val_macro_f1": 1.0}], n_val=180) == "0-linear_probe"
     assert _choose_stage(keys, [{"val_macro_f1": 0.95}, {"val_macro_f1": 1.0}], n_val=180) == "1-lora"
     assert _choose_stage(keys, [{"val_macro_f1": 0.99}, {"val_macro_f1": 0.90}], n_val=180) == "0-linear_probe"
+
+
+def _border_defects(root: Path, per_class: int = 24, size: int = 96) -> Path:
+    """Two classes that differ only in the outer 4% of the frame (a mark on the edge, as in inspection photos):
+    the same grey texture inside, a dark notch on the border for 'edge_defect'."""
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    edge = max(2, size * 4 // 100)
+    for label in ("ok", "edge_defect"):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            img = rng.normal(128, 12, (size, size)).clip(0, 255)
+            if label == "edge_defect":
+                side, at = rng.integers(4), int(rng.integers(size // 4, 3 * size // 4))
+                sl = slice(at - size // 6, at + size // 6)
+                if side == 0:
+                    img[:edge, sl] = 0
+                elif side == 1:
+                    img[-edge:, sl] = 0
+                elif side == 2:
+                    img[sl, :edge] = 0
+                else:
+                    img[sl, -edge:] = 0
+            Image.fromarray(img.astype(np.uint8)).convert("RGB").save(root / label / f"{label}_{i:03d}.png")
+    return root
+
+
+def test_full_frame_keeps_defects_at_the_border_and_predict_uses_it(tmp_path):
+    from tladvisor.training.predict import load_run
+    from tladvisor.training.trainer import train
+
+    data = _border_defects(tmp_path / "border")
+    runs = {p: train(cfg(data, tmp_path / p, strategy="linear_probe", preprocess=p, resolution=96))
+            for p in ("center_crop", "full_frame")}
+    full, crop = runs["full_frame"].metrics["accuracy"], runs["center_crop"].metrics["accuracy"]
+    assert full >= 0.9 and full - crop >= 0.15, (full, crop)  # the crop cut the defect away
+    info = json.loads((Path(runs["full_frame"].run_dir) / "model" / "model_info.json").read_text())
+    assert info["data_config"]["crop_pct"] == 1.0  # recorded with the run ...
+    loaded = load_run(runs["full_frame"].run_dir)  # ... and used by predict
+    top = loaded.predict([str(p) for p in sorted((data / "edge_defect").iterdir())[:8]], top_k=1)
+    assert sum(t[0][0] == "edge_defect" for t in top) >= 7

@@ -212,7 +212,8 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
 def _config_for_training(args: argparse.Namespace) -> Any:
     """A TrainConfig from the advisor's recommendation for this data; flags override its choices."""
     overrides = {k: v for k, v in {
-        "epochs": args.epochs, "batch_size": args.batch_size, "resolution": args.resolution, "lr": args.lr,
+        "epochs": args.epochs, "batch_size": args.batch_size, "resolution": args.resolution,
+        "preprocess": args.preprocess, "lr": args.lr,
         "precision": args.precision, "seed": args.seed, "out_dir": args.out,
         "retrain_on_all": args.retrain_on_all}.items() if v is not None}
     from tladvisor.advice.advisor import advise
@@ -495,6 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int)
     tr.add_argument("--batch-size", type=int, dest="batch_size")
     tr.add_argument("--resolution", type=int)
+    tr.add_argument("--preprocess", choices=["auto", "full_frame", "center_crop"],
+                    help="images: resize the whole frame (default; keeps defects at the border) or centre-crop")
     tr.add_argument("--lr", type=float)
     tr.add_argument("--precision", choices=["auto", "fp32", "bf16"])
     tr.add_argument("--seed", type=int)

@@ -51,6 +51,10 @@ class TrainConfig(BaseModel):
     lora_r: int = Field(16, ge=1, le=512)
     lora_alpha: int = Field(16, ge=1, le=1024)
     resolution: Optional[int] = Field(None, ge=16, le=2048)
+    preprocess: Literal["auto", "full_frame", "center_crop"] = Field(
+        "auto", description="Images: 'full_frame' resizes the whole image to the input size (nothing cut away: "
+        "defects near the border stay); 'center_crop' is the backbone's ImageNet evaluation crop; 'auto' = "
+        "full_frame (see bench/results/plain_script.md).")
     max_length: Optional[int] = Field(None, ge=8, le=8192)
     val_fraction: float = Field(0.1, gt=0, lt=0.5)
     test_fraction: float = Field(0.2, gt=0, lt=0.5)

@@ -115,6 +115,10 @@ class ImageTask(Task):
     def build_model(self, pretrained: bool = True) -> ImageClassifier:
         self.backbone = create_image_backbone(self.config.backbone, resolution=self.config.resolution,
                                               pretrained=pretrained)
+        if self.config.preprocess in ("auto", "full_frame"):
+            # the whole frame, resized: ImageNet's centre crop (crop_pct 0.875) cuts away the border, where
+            # inspection images often have their defect. Saved in the run's data_config, so predict does the same.
+            self.backbone.data_config.update(crop_pct=1.0, crop_mode="squash")
         return ImageClassifier(self.backbone.model, self.backbone.num_features, len(self.classes))
 
     def model_info(self) -> dict[str, Any]:

@@ -1,0 +1,120 @@
+"""The floor any transfer product must clear: a plain script against `tladvisor train --strategy linear_probe`,
+same data, same split, same machine, side by side in one run.
+
+The script (about 40 lines below, `plain_script`): the bundled EfficientNet-Lite0 frozen, every image resized
+straight to 224 px (no crop), logistic regression with C chosen by 5-fold cross-validation on the training
+split. The product runs twice, with its two image preprocessings (`--preprocess center_crop`, the backbone's
+ImageNet evaluation crop, and `full_frame`, the default), each from an empty feature cache. The script trains on
+the product's train + validation assignments (the product's probe fits its head on both) and both are scored
+on the product's test split.
+
+    python bench/plain_script.py [DATA ...]     # default: NEU-CLS from ../shared/data
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT = [ROOT.parent / "shared" / "data" / "neu_surface_defect"]
+
+
+def product(data: Path, work: Path, preprocess: str) -> dict:
+    """`tladvisor train DATA --strategy linear_probe --preprocess P` from an empty cache."""
+    from tladvisor.schemas import TrainConfig
+    from tladvisor.training.trainer import train
+
+    os.environ["TLADVISOR_CACHE"] = str(work / f"cache-{preprocess}")
+    t0 = time.perf_counter()
+    res = train(TrainConfig(modality="image", data=str(data), backbone="efficientnet_lite0", strategy="linear_probe",
+                            preprocess=preprocess, precision="fp32", out_dir=str(work / f"run-{preprocess}")))
+    m = res.metrics
+    return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "errors": m["errors"], "n_test": m["n"],
+            "wall_s": round(time.perf_counter() - t0, 1), "run_dir": res.run_dir}
+
+
+def plain_script(split_file: Path) -> dict:
+    """Frozen bundled EfficientNet-Lite0, resize to 224 px, LogisticRegressionCV (5 folds) on train + val."""
+    import numpy as np
+    import torch
+    from PIL import Image
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.preprocessing import StandardScaler
+
+    from tladvisor.training.image_models import create_image_backbone
+
+    t0 = time.perf_counter()
+    split = json.loads(split_file.read_text())
+    root = Path(split["root"])
+    items = [(root / rel, rel.split("/")[0], part) for rel, part in split["assignments"].items()]
+    classes = sorted({c for _, c, _ in items})
+    model = create_image_backbone("efficientnet_lite0").model.eval()
+
+    def embed(paths: list[Path]) -> np.ndarray:
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(paths), 64):
+                batch = [torch.from_numpy(np.asarray(Image.open(p).convert("RGB").resize((224, 224), Image.BICUBIC),
+                                                     dtype=np.float32) / 127.5 - 1.0).permute(2, 0, 1)
+                         for p in paths[i:i + 64]]
+                out.append(model(torch.stack(batch)).numpy())
+        return np.concatenate(out)
+
+    train = [(p, c) for p, c, part in items if part in ("train", "val")]
+    test = [(p, c) for p, c, part in items if part == "test"]
+    x_tr, x_te = embed([p for p, _ in train]), embed([p for p, _ in test])
+    t_embed = time.perf_counter() - t0
+    y_tr = np.array([classes.index(c) for _, c in train])
+    y_te = np.array([classes.index(c) for _, c in test])
+    scaler = StandardScaler().fit(x_tr)
+    clf = LogisticRegressionCV(Cs=[0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10], cv=5, max_iter=3000)
+    clf.fit(scaler.transform(x_tr), y_tr)
+    acc = float((clf.predict(scaler.transform(x_te)) == y_te).mean())
+    return {"accuracy": acc, "errors": int((clf.predict(scaler.transform(x_te)) != y_te).sum()), "n_test": len(y_te),
+            "wall_s": round(time.perf_counter() - t0, 1), "embed_s": round(t_embed, 1), "C": float(clf.C_[0])}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", nargs="*", type=Path, default=DEFAULT)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+    import torch
+
+    rows = []
+    for data in args.data:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            crop = product(data, work, "center_crop")
+            full = product(data, work, "full_frame")
+            script = plain_script(Path(full["run_dir"]) / "split.json")
+        rows.append({"data": data.name, "product_center_crop": crop, "product_full_frame": full, "plain_script": script})
+        print(json.dumps(rows[-1], indent=2), flush=True)
+    cmd = "python bench/plain_script.py " + " ".join(str(d) for d in args.data if d not in DEFAULT)
+    payload = {"command": cmd.strip(), "cpu_threads": torch.get_num_threads(), "rows": rows}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "plain_script.json").write_text(json.dumps(payload, indent=2))
+    lines = ["# Linear probe vs a plain script (same split, same machine, one run)", "",
+             f"`{payload['command']}`; {payload['cpu_threads']} CPU threads; fp32; each product run from an empty "
+             "feature cache.", "",
+             "| data | test n | product, centre crop | product, full frame (default) | plain script | "
+             "product (full frame) wall / script wall |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        c, f, s = r["product_center_crop"], r["product_full_frame"], r["plain_script"]
+        lines.append(f"| {r['data']} | {s['n_test']} | {c['accuracy']:.4f} ({c['errors']} errors, {c['wall_s']} s) | "
+                     f"{f['accuracy']:.4f} ({f['errors']} errors, {f['wall_s']} s) | {s['accuracy']:.4f} "
+                     f"({s['errors']} errors, {s['wall_s']} s) | {f['wall_s'] / s['wall_s']:.2f}x |")
+    (args.out / "plain_script.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
