@@ -143,3 +143,20 @@ def test_predefined_train_test_folders_are_respected(tmp_path):
     ds = discover_images(tmp_path / "d")
     assert ds.predefined_split and {i.split for i in ds.items} == {"train", "test"}
     assert sum(i.split == "test" for i in ds.items) == 12
+
+
+def test_large_jpegs_decode_at_reduced_scale_but_never_below_twice_the_input(tmp_path):
+    """A 4,000 x 3,000 photo for a 224-px model: decoded at 1/4 scale (JPEG draft mode), still >= 448 px."""
+    import numpy as np
+    from PIL import Image
+
+    from tladvisor.training.image_data import load_rgb
+
+    big = tmp_path / "photo.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)).save(big, quality=85)
+    full, small = load_rgb(str(big)), load_rgb(str(big), min_side=448)
+    assert full.size == (4000, 3000)
+    assert small.size[0] < 4000 and min(small.size) >= 448
+    png = tmp_path / "photo.png"
+    Image.open(big).resize((800, 600)).save(png)
+    assert load_rgb(str(png), min_side=448).size == (800, 600)  # only JPEGs have a draft mode

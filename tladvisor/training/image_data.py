@@ -196,13 +196,18 @@ def discover_images(source: str | Path, extract_to: Optional[Path] = None) -> Im
     return ImageDataset(str(root), items, classes, predefined, skipped, notes)
 
 
-def load_rgb(path: str) -> Image.Image:
-    """Decode any supported image to 8-bit RGB: grayscale, 16-bit, palette, RGBA (on white), CMYK, EXIF rotation."""
+def load_rgb(path: str, min_side: Optional[int] = None) -> Image.Image:
+    """Decode any supported image to 8-bit RGB: grayscale, 16-bit, palette, RGBA (on white), CMYK, EXIF rotation.
+
+    `min_side`: a JPEG may be decoded at 1/2, 1/4 or 1/8 scale (PIL's draft mode, done by the JPEG decoder
+    itself) as long as both sides stay >= min_side: a 4,000-px photo bound for a 224-px model decodes ~10x faster."""
     from PIL import ImageOps
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(path) as img:
+            if min_side and img.format == "JPEG":
+                img.draft("RGB", (min_side, min_side))
             img.load()
             img = ImageOps.exif_transpose(img)
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):

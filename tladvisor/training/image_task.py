@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -22,17 +22,22 @@ from tladvisor.training.rundir import atomic_write_json, atomic_write_text, read
 from tladvisor.training.task import Task, register
 
 
+def decode_side(data_config: dict[str, Any]) -> int:
+    """Twice the input side: the resize to the model's size still starts from at least 2x the pixels it keeps."""
+    return 2 * int(data_config["input_size"][-1])
+
+
 class ImageFiles(Dataset):
     """(transformed image, label index) for a list of files."""
 
-    def __init__(self, paths: list[str], labels: list[int], transform):
-        self.paths, self.labels, self.transform = paths, labels, transform
+    def __init__(self, paths: list[str], labels: list[int], transform, min_side: Optional[int] = None):
+        self.paths, self.labels, self.transform, self.min_side = paths, labels, transform, min_side
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i: int):
-        return self.transform(load_rgb(self.paths[i])), self.labels[i]
+        return self.transform(load_rgb(self.paths[i], self.min_side)), self.labels[i]
 
 
 def _workers(train: bool) -> int:
@@ -127,6 +132,10 @@ class ImageTask(Task):
                 "num_features": bb.num_features, "data_config": {k: list(v) if isinstance(v, tuple) else v
                                                                  for k, v in bb.data_config.items()}}
 
+    def decode_side(self) -> int:
+        """JPEGs decode at reduced scale down to twice the model's input side (see `load_rgb`)."""
+        return decode_side(self.backbone.data_config)
+
     def eval_transform(self):
         from timm.data import create_transform
 
@@ -139,7 +148,7 @@ class ImageTask(Task):
 
     def loader(self, name: str, train: bool, batch_size: int) -> DataLoader:
         paths, labels = self.split(name)
-        ds = ImageFiles(paths, labels, self.train_transform() if train else self.eval_transform())
+        ds = ImageFiles(paths, labels, self.train_transform() if train else self.eval_transform(), self.decode_side())
         return DataLoader(ds, batch_size=batch_size, shuffle=train, num_workers=_workers(train), drop_last=False,
                           persistent_workers=False, generator=torch.Generator().manual_seed(self.config.seed))
 
@@ -150,7 +159,7 @@ class ImageTask(Task):
         """Backbone features for the named splits. Frozen: each image computed once and cached on disk;
         `tuned=True` (a backbone changed by fine-tuning) computes them afresh and caches nothing."""
         cache = FeatureCache({"arch": self.backbone.arch, "weights": self.backbone.weights_id,
-                              "preprocess": repr(self.eval_transform()),
+                              "preprocess": repr(self.eval_transform()), "decode_min_side": self.decode_side(),
                               "precision": accelerator.mixed_precision})  # bf16 features differ from fp32
         all_paths = [p for n in names for p in self.split(n)[0]]
 
@@ -160,7 +169,8 @@ class ImageTask(Task):
             if channels_last:
                 backbone = backbone.to(memory_format=torch.channels_last)
             backbone = backbone.to(accelerator.device)
-            ds = ImageFiles([all_paths[i] for i in positions], list(range(len(positions))), self.eval_transform())
+            ds = ImageFiles([all_paths[i] for i in positions], list(range(len(positions))), self.eval_transform(),
+                            self.decode_side())
             loader = accelerator.prepare(DataLoader(ds, batch_size=64, shuffle=False, num_workers=_workers(False)))
             out = {}
             for x, idx in loader:
@@ -227,7 +237,7 @@ class ImageTask(Task):
         batch = []
         for path in inputs:
             try:
-                batch.append(prep(load_rgb(path)))
+                batch.append(prep(load_rgb(path, decode_side(info["data_config"]))))
             except FileNotFoundError as exc:
                 raise RunDirError(f"{path}: no such image file") from exc
             except Exception as exc:
