@@ -41,11 +41,12 @@ def _send(message, history, state):
     return ("", *_chat_view(send(message, history or [], state)))  # send() never raises: the session survives
 
 
-def _audit(upload, history, state, text_col="text", label_col="label"):
+def _audit(upload, history, state, text_col="text", label_col="label", budget=None):
     from tladvisor.ui.chat import note
     from tladvisor.ui.runs import audit_upload
 
-    audit = audit_upload(upload, brief=(state or {}).get("known"), text_col=text_col, label_col=label_col)
+    audit = audit_upload(upload, brief=(state or {}).get("known"), text_col=text_col, label_col=label_col,
+                         budget=budget)
     if not upload:
         return audit, history
     first = audit.split("\n\n")[0] if audit.startswith("**Cannot") else "Upload audited: " + next(
@@ -54,13 +55,24 @@ def _audit(upload, history, state, text_col="text", label_col="label"):
                                                " Press **Train** to run the recommended plan."))
 
 
-def _train(upload, strategy, epochs, backbone, text_col, label_col, history, state, work, progress=gr.Progress()):
+def _default_budget():
+    """10 minutes on a machine without a GPU (TLADVISOR_BUDGET_MIN overrides), none with one."""
+    import torch
+
+    from tladvisor.advice.budget import default_budget_minutes
+
+    return default_budget_minutes(torch.cuda.is_available())
+
+
+def _train(upload, strategy, epochs, backbone, text_col, label_col, history, state, work, budget=None,
+           progress=gr.Progress()):
     from tladvisor.ui.chat import note
     from tladvisor.ui.runs import train_upload
 
     work = dict(work or {})
     evidence = work.get("evidence_dir") if work.get("evidence_upload") == upload else None
     md, cm, curves, files = train_upload(upload, strategy, epochs, backbone, brief=(state or {}).get("known"),
+                                         budget=budget,
                                          text_col=text_col, label_col=label_col, evidence_dir=evidence,
                                          progress=lambda f, d: progress(f, desc=d))
     summary = md.split("\n")[0].lstrip("# ")
@@ -142,6 +154,8 @@ def build_app() -> gr.Blocks:
                                      file_types=UPLOAD_TYPES, type="filepath", elem_id="upload")
                     strategy = gr.Dropdown(STRATEGIES, value="auto", label="Strategy (auto = the advisor's plan)")
                     epochs = gr.Number(value=None, precision=0, label="Epochs (empty = recommended)")
+                    budget = gr.Number(value=_default_budget(), label="Time budget, minutes (empty = no limit)",
+                                       elem_id="budget")
                     backbone = gr.Textbox(value="", label="Backbone (empty = recommended)")
                     with gr.Row():
                         text_col = gr.Textbox(value="text", label="Text column", min_width=80)
@@ -170,10 +184,12 @@ def build_app() -> gr.Blocks:
             send.click(_send, [message, chat, state], [message, *chat_outputs])
             for button in quick:
                 button.click(_send, [button, chat, state], [message, *chat_outputs])
-            upload.change(_audit, [upload, chat, state, text_col, label_col], [audit, chat])
+            upload.change(_audit, [upload, chat, state, text_col, label_col, budget], [audit, chat])
             for column in (text_col, label_col):
-                column.submit(_audit, [upload, chat, state, text_col, label_col], [audit, chat])
-            train_button.click(_train, [upload, strategy, epochs, backbone, text_col, label_col, chat, state, work],
+                column.submit(_audit, [upload, chat, state, text_col, label_col, budget], [audit, chat])
+            budget.submit(_audit, [upload, chat, state, text_col, label_col, budget], [audit, chat])
+            train_button.click(_train, [upload, strategy, epochs, backbone, text_col, label_col, chat, state, work,
+                                        budget],
                                [metrics, cm, curves, downloads, chat, work],
                                concurrency_limit=1, concurrency_id="training")  # one CPU job at a time
             evidence_button.click(_evidence, [upload, include_scratch, text_col, label_col, chat, state, work],

@@ -297,3 +297,25 @@ def test_full_frame_keeps_defects_at_the_border_and_predict_uses_it(tmp_path):
     loaded = load_run(runs["full_frame"].run_dir)  # ... and used by predict
     top = loaded.predict([str(p) for p in sorted((data / "edge_defect").iterdir())[:8]], top_k=1)
     assert sum(t[0][0] == "edge_defect" for t in top) >= 7
+
+
+def test_a_time_budget_sizes_the_plan_and_stops_fine_tuning(data, tmp_path):
+    """Before training the plan is cut to the budget; while training, fine-tuning stops when the budget is spent
+    (its best epoch kept), and the model card says what was cut."""
+    from tladvisor.advice.budget import budget_config, fit_to_budget
+    from tladvisor.training.trainer import train
+
+    big = fit_to_budget("image", "efficientnet_lite0", 5000, ["linear_probe", "lora"], 15, 10)
+    assert big.epochs < 15 and big.estimate_s <= 600 and "cut from 15" in big.notes[0]
+    tiny = fit_to_budget("image", "efficientnet_lite0", 50000, ["linear_probe", "lora"], 15, 10)
+    assert tiny.plan == ["linear_probe"] and "lora dropped" in tiny.notes[0]
+    sized, _ = budget_config(cfg(data, tmp_path / "x", strategy="auto", plan=["linear_probe", "lora"]), 50000, 10)
+    assert sized.stages() == ["linear_probe"] and sized.budget_minutes == 10
+    # a budget far below what 20 LoRA epochs need: the run ends early, says why, and still has a model
+    res = train(cfg(data, tmp_path / "run", strategy="auto", plan=["linear_probe", "lora"], epochs=20,
+                    budget_minutes=0.1, early_stopping_patience=50))
+    lora = [s for s in res.stage_results if s["stage"] == "lora"]
+    assert not lora or lora[0]["epochs_run"] < 20
+    assert res.metrics["budget"]["notes"] and "budget" in res.message
+    assert "Time budget 0.1 min" in (Path(res.run_dir) / "README.md").read_text()
+    assert res.metrics["accuracy"] > 0.5

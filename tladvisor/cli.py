@@ -233,10 +233,26 @@ def _config_for_training(args: argparse.Namespace) -> Any:
     else:
         brief = ProjectBrief(task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes)))
     rec = advise(brief)
-    plan = " -> ".join(rec.trainable_stages()) if task != "tabular-classification" else "gradient boosting"
+    config = rec.to_train_config(args.data, backbone=args.backbone, strategy=args.strategy, **overrides)
+    from tladvisor.advice.budget import budget_config, default_budget_minutes
+
+    if args.budget is not None and not 0 <= args.budget < float("inf"):
+        raise CliError(f"--budget {args.budget:g}: give minutes (0 = no limit)")
+    budget = args.budget if args.budget is not None else default_budget_minutes(_has_gpu())
+    config, sized = budget_config(config, n, budget or None, epochs_given=args.epochs is not None)
+    plan = (" -> ".join(config.stages()) + f" (fine-tuning at most {config.epochs} epochs)"
+            if task != "tabular-classification" else "gradient boosting")
     what = "entity types" if task == "ner" else "classes"
-    print(f"Advisor: {rec.primary.name}, plan {plan} ({n} {unit}, {classes} {what})", file=sys.stderr)
-    return rec.to_train_config(args.data, backbone=args.backbone, strategy=args.strategy, **overrides)
+    print(f"Advisor: {rec.primary.name}, plan {plan} ({n} {unit}, {classes} {what}); {sized.text}", file=sys.stderr)
+    for note in sized.notes:
+        print(f"  {note}", file=sys.stderr)
+    return config
+
+
+def _has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 class _Progress:
@@ -494,6 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--strategy", default="auto",
                     choices=list(STRATEGIES))
     tr.add_argument("--epochs", type=int)
+    tr.add_argument("--budget", type=float, metavar="MINUTES",
+                    help="time budget for the run: the plan's stages and epochs are sized to it before training and "
+                         "fine-tuning stops when it is spent (default on a CPU: 10 minutes; 0 = no limit)")
     tr.add_argument("--batch-size", type=int, dest="batch_size")
     tr.add_argument("--resolution", type=int)
     tr.add_argument("--preprocess", choices=["auto", "full_frame", "center_crop"],

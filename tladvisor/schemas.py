@@ -70,6 +70,12 @@ class TrainConfig(BaseModel):
     label_names: bool = Field(True, description="Text: also train on each class's name ('card_arrival' -> "
                               "'card arrival') when the labels are words, not codes.")
     precision: Literal["auto", "fp32", "bf16"] = "auto"
+    budget_minutes: Optional[float] = Field(None, gt=0, le=100000, description="Wall-clock budget for the run: a "
+                                            "fine-tuning stage stops after the epoch that would overrun it (its best "
+                                            "state so far is kept) and a stage that cannot start is skipped. None = "
+                                            "no limit.")
+    budget_notes: list[str] = Field(default_factory=list, description="What sizing the plan to the budget changed "
+                                    "before training (recorded for the model card).")
     pretrained: bool = Field(True, description="False = random initialisation (the from-scratch baseline).")
     seed: int = Field(0, ge=0, lt=2**32)
     text_col: str = "text"

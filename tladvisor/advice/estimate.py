@@ -81,6 +81,24 @@ def _row(backbone: str, compute: str, precision: str) -> Optional[dict[str, Any]
     return None
 
 
+def throughput(backbone: str, modality: str, compute: str = "cpu", precision: str = "fp32"
+               ) -> Optional[tuple[float, float, float]]:
+    """(embed examples/s, train examples/s, slowdown factor) for a backbone: its own measured row, else the
+    modality's measured backbone scaled by parameter count; None when neither is known."""
+    row = _row(backbone, compute, precision)
+    if row is not None:
+        return float(row["embed_per_s"]), float(row["train_per_s"]), 1.0
+    measured = _MEASURED_FOR.get(modality)
+    row = _row(measured, compute, precision) if measured else None
+    if row is None:
+        return None
+    try:
+        scale = max(1.0, get_backbone(backbone).params_m / get_backbone(measured).params_m)
+    except Exception:  # a timm / Hub name outside the catalogue: no size to scale by
+        return None
+    return float(row["embed_per_s"]), float(row["train_per_s"]), scale
+
+
 def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: str = "fp32",
              price_per_hour: Optional[float] = None) -> Estimate:
     """Seconds per stage of `rec`'s plan on `compute` (the brief's, by default)."""

@@ -65,6 +65,7 @@ class FitResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     epochs_run: int = 0
     train_examples_per_s: float = 0.0
+    stopped_by_budget: bool = False
 
 
 @torch.no_grad()
@@ -107,7 +108,7 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
         rewind_log: Optional[Callable[[str, int], None]] = None,
         loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = cross_entropy,
         val_fn: Callable[[nn.Module, Any, Any], dict[str, float]] = classification_val_metrics,
-        score_key: str = "val_macro_f1") -> FitResult:
+        score_key: str = "val_macro_f1", deadline: Optional[float] = None) -> FitResult:
     """Train `model` on the parameters in `param_groups`; keep the state with the best validation score
     (`score_key` of what `val_fn(model, val_loader, accelerator)` returns: macro-F1 for classifiers, entity F1 for
     token classification).
@@ -117,6 +118,7 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
     Without `val_loader` it runs all `epochs` (no early stopping) and keeps the last state.
     With `checkpoint`, each epoch is saved there and a later call resumes after the last saved epoch;
     `rewind_log(stage, epochs_done)` is then called first so that `log` can forget epochs logged but never saved.
+    `deadline` (a `time.perf_counter()` value): no epoch starts that would, at the last epoch's pace, end after it.
     """
     from transformers import get_cosine_schedule_with_warmup
 
@@ -142,10 +144,16 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
             progress({"stage": stage, "event": "resumed", "epoch": start_epoch})
     if rewind_log and accelerator.is_main_process:
         rewind_log(stage, start_epoch)
-    seen, t_train = 0, 0.0
+    seen, t_train, last_epoch_s, stopped_by_budget = 0, 0.0, 0.0, False
     for epoch in range(start_epoch, epochs):
         if bad_epochs >= patience:
             break
+        if deadline is not None and last_epoch_s and time.perf_counter() + last_epoch_s > deadline:
+            stopped_by_budget = True  # the best state so far is kept, as after early stopping
+            if progress:
+                progress({"stage": stage, "event": "budget", "epoch": epoch})
+            break
+        t_epoch = time.perf_counter()
         (train_mode or (lambda m: m.train()))(model)
         t0, losses = time.perf_counter(), []
         for step, (inputs, y) in enumerate(train_loader):
@@ -176,6 +184,7 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
                 best_state = copy.deepcopy(unwrapped.state_dict())
             bad_epochs = 0 if improved else bad_epochs + 1
         history.append(record)
+        last_epoch_s = time.perf_counter() - t_epoch  # training and validation: what the next epoch will cost
         if log and accelerator.is_main_process:
             log(record)
         if progress:
@@ -192,4 +201,4 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
         best_state, best_val = copy.deepcopy(unwrapped.state_dict()), {}
     unwrapped.load_state_dict(best_state)
     return FitResult(best_state=best_state, best_val=best_val, history=history, epochs_run=len(history),
-                     train_examples_per_s=seen / t_train if t_train else 0.0)
+                     train_examples_per_s=seen / t_train if t_train else 0.0, stopped_by_budget=stopped_by_budget)

@@ -76,6 +76,16 @@ def _tabular_notes(result: RunResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _budget_line(m: dict[str, Any]) -> str:
+    """' Time budget 10 min (estimated ...): what it cut.' for a run with a budget, else ''."""
+    budget = m.get("budget")
+    if not budget:
+        return ""
+    est = f", estimated {budget['estimate']}" if budget.get("estimate") else ""
+    notes = "; ".join(budget.get("notes") or []) or "nothing was cut"
+    return f" Time budget {budget['minutes']:g} min{est}: {notes}."
+
+
 def _model_card(result: RunResult, audit_md: str, kind: str, info: dict[str, Any]) -> str:
     cfg, m = result.config, result.metrics
     if "per_class" not in m:  # token classification: entity-level results
@@ -110,7 +120,7 @@ Backbone `{cfg.backbone}`, strategy `{cfg.strategy}` (stages: {', '.join(cfg.sta
 {training_input}
 ## Held-out test results
 Accuracy **{m['accuracy']:.4f}**, macro-F1 **{m['macro_f1']:.4f}** on {m['n']} test examples ({m['errors']} errors).
-Precision: {m['precision']}; processes: {m['processes']}; wall time {result.wall_time_s:.1f} s.
+Precision: {m['precision']}; processes: {m['processes']}; wall time {result.wall_time_s:.1f} s.{_budget_line(m)}
 
 | class | precision | recall | F1 | support |
 |---|---|---|---|---|
@@ -149,7 +159,7 @@ Named-entity recognition. Backbone `{cfg.backbone}`, stages: {', '.join(cfg.stag
 
 ## Held-out test results
 {_entity_results(m)}
-Numeric precision: {m.get('precision', '')}; wall time {result.wall_time_s:.1f} s.
+Numeric precision: {m.get('precision', '')}; wall time {result.wall_time_s:.1f} s.{_budget_line(m)}
 
 ## Stages
 | stage | validation entity F1 | epochs |

@@ -517,9 +517,14 @@ def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Pat
     stage_probs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     refit_val_probs: dict[str, np.ndarray] = {}  # train-only re-fit heads' validation predictions (ensemble scoring)
     lexicals: dict[str, LexicalTerm] = {}  # probe stages whose head also reads character n-grams
+    deadline = t_start + config.budget_minutes * 60 if config.budget_minutes else None
+    budget_notes: list[str] = []
     for idx, stage in enumerate(config.stages()):
         key = f"{idx}-{stage}"
         done = state.stage_done(key)
+        if not done and deadline is not None and stage_results and time.perf_counter() >= deadline:
+            budget_notes.append(f"{stage} skipped: the {config.budget_minutes:g}-minute budget was used up")
+            continue
         if done:
             if stage == "lora":
                 model, _ = _groups_for("lora", model, task, config)
@@ -555,9 +560,15 @@ def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Pat
                          checkpoint=ckpt_dir / f"{key}-{phase}-last.pt", progress=progress,
                          train_mode=task.train_mode, log=log,
                          rewind_log=rewind,
-                         batch_transform=task.mixup() if config.mixup else None, **_task_fit_args(task))
+                         batch_transform=task.mixup() if config.mixup else None, deadline=deadline,
+                         **_task_fit_args(task))
                 model = accelerator.unwrap_model(model)
+                if fr.stopped_by_budget:
+                    result["stopped_by_budget"] = True
+                    budget_notes.append(f"{stage} stopped after {fr.epochs_run} of {epochs} epochs to stay within "
+                                        f"the {config.budget_minutes:g}-minute budget (its best epoch is kept)")
                 result = {score_key: float("nan"), **fr.best_val,  # nan: no validation example to score
+                          **({"stopped_by_budget": True} if result.get("stopped_by_budget") else {}),
                           "epochs_run": result.get("epochs_run", 0) + fr.epochs_run,
                           "train_examples_per_s": round(fr.train_examples_per_s, 2),
                           "history": result["history"] + fr.history}
@@ -659,8 +670,16 @@ def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Pat
                     "processes": accelerator.num_processes})
     if retrained:
         metrics["retrained_on_all"] = retrained
+    if config.budget_minutes:
+        from tladvisor.advice.budget import fit_to_budget
+
+        n_all = sum(len(task.split(s)[1]) for s in ("train", "val", "test"))
+        planned = fit_to_budget(config.modality, config.backbone, n_all, config.stages(), config.epochs,
+                                config.budget_minutes)
+        metrics["budget"] = {"minutes": config.budget_minutes, "notes": config.budget_notes + budget_notes,
+                             "estimate": planned.text.split(" (")[0].replace("estimated ", "")}
     result = RunResult(run_dir=str(run_dir), config=config, stage_results=stage_results, metrics=metrics,
-                       wall_time_s=round(time.perf_counter() - t_start, 2))
+                       wall_time_s=round(time.perf_counter() - t_start, 2), message="; ".join(budget_notes))
     if main:
         from tladvisor.training.export import export_run
 

@@ -98,8 +98,9 @@ def public_message(exc: BaseException) -> str:
 def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int] = None,
                        backbone: Optional[str] = None, out_dir: Optional[str] = None,
                        brief: Optional[dict[str, Any]] = None, text_col: str = "text", label_col: str = "label",
-                       evidence_dir: Optional[str] = None):
-    """(Recommendation, TrainConfig) for an uploaded zip (images) or CSV/TSV/JSONL (texts).
+                       evidence_dir: Optional[str] = None, budget: Optional[float] = None):
+    """(Recommendation, TrainConfig) for an uploaded zip (images) or CSV/TSV/JSONL (texts), sized to the time
+    `budget` in minutes (None or 0: no limit; the sizing is in `config.budget_notes`).
 
     `brief` holds what the scoping chat learned (domain, licensing, constraints, ...); the upload's measured
     task, class count and volume replace its guesses."""
@@ -130,12 +131,28 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
         overrides.update(text_col=text_col or "text", label_col=label_col or "label")
     elif task == "tabular-classification":
         overrides.update(label_col=label_col or "label")
-    return rec, rec.to_train_config(upload, strategy=strategy, backbone=backbone or None, out_dir=out_dir,
-                                    **overrides)
+    from tladvisor.advice.budget import budget_config
+
+    config = rec.to_train_config(upload, strategy=strategy, backbone=backbone or None, out_dir=out_dir, **overrides)
+    config, _ = budget_config(config, n, budget or None, epochs_given=bool(epochs))
+    return rec, config
+
+
+def plan_text(cfg) -> str:
+    """The plan as the app shows it before training: stages, epochs, the time estimate against the budget."""
+    if cfg.modality == "tabular":
+        return "gradient boosting (cross-validated search); seconds to minutes on a CPU"
+    from tladvisor.advice.budget import fit_to_budget
+    from tladvisor.data_volume import data_volume
+
+    _, _, n = data_volume(cfg.data, cfg.text_col, cfg.label_col)
+    sized = fit_to_budget(cfg.modality, cfg.backbone, n, cfg.stages(), cfg.epochs, cfg.budget_minutes)
+    notes = "".join(f" {md(x)}." for x in cfg.budget_notes)
+    return f"{cfg.backbone}, stages {' -> '.join(cfg.stages())}, up to {cfg.epochs} epochs; {sized.text}.{notes}"
 
 
 def audit_upload(upload: Optional[str], brief: Optional[dict[str, Any]] = None, text_col: str = "text",
-                 label_col: str = "label") -> str:
+                 label_col: str = "label", budget: Optional[float] = None) -> str:
     """The audit table of an upload, as Markdown (errors become a message, never an exception)."""
     if not upload:
         return "Upload a zip of class folders (images) or a CSV/TSV/JSONL with `text` and `label` columns."
@@ -143,14 +160,12 @@ def audit_upload(upload: Optional[str], brief: Optional[dict[str, Any]] = None, 
 
     try:
         data = prepare_upload(upload)
-        _, cfg = recommended_config(data, brief=brief, text_col=text_col, label_col=label_col)
+        _, cfg = recommended_config(data, brief=brief, text_col=text_col, label_col=label_col, budget=budget)
         with tempfile.TemporaryDirectory() as tmp:
             report = make_task(cfg, Path(tmp)).prepare_data()
     except Exception as exc:  # DataError, BackboneUnavailableError, ... : show it, keep the session
         return f"**Cannot use this upload:** {md(public_message(exc), 600)}"
-    plan = ("gradient boosting (cross-validated search)" if cfg.modality == "tabular" else
-            f"{cfg.backbone}, stages {' -> '.join(cfg.stages())}, up to {cfg.epochs} epochs")
-    return f"**Plan:** {plan}\n\n" + report.to_markdown()
+    return f"**Plan:** {plan_text(cfg)}\n\n" + report.to_markdown()
 
 
 def _safe_stem(upload: str) -> str:
@@ -178,13 +193,17 @@ def _metrics_markdown(result) -> str:
     lines += ["", "| stage | validation macro-F1 | test accuracy |", "|---|---|---|"]
     lines += [f"| {s['stage']} | {fmt_score(s.get('val_macro_f1'))} | {fmt_score(s.get('test_accuracy'))} |"
               for s in result.stage_results]
+    budget = m.get("budget")
+    if budget:
+        lines += ["", f"Time budget {budget['minutes']:g} min (estimated {budget.get('estimate', 'n/a')}): "
+                      + md("; ".join(budget["notes"]) or "nothing was cut", 600) + "."]
     return "\n".join(lines)
 
 
 def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], backbone: Optional[str],
                  progress: Optional[Callable[[float, str], None]] = None, brief: Optional[dict[str, Any]] = None,
-                 text_col: str = "text", label_col: str = "label", evidence_dir: Optional[str] = None
-                 ) -> tuple[str, Optional[str], Optional[str], list[str]]:
+                 text_col: str = "text", label_col: str = "label", evidence_dir: Optional[str] = None,
+                 budget: Optional[float] = None) -> tuple[str, Optional[str], Optional[str], list[str]]:
     """Train on an upload: (results Markdown, confusion-matrix PNG, curves PNG, downloadable files: the client
     report as HTML and PDF, the run as a zip and the model card)."""
     from tladvisor.reporting.client_report import write_client_report
@@ -212,7 +231,10 @@ def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], 
         data = prepare_upload(upload)
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{_safe_stem(upload)}-{strategy}-{secrets.token_hex(2)}"
         rec, cfg = recommended_config(data, strategy, epochs, backbone, out_dir=str(runs_root() / name), brief=brief,
-                                      text_col=text_col, label_col=label_col, evidence_dir=evidence_dir)
+                                      text_col=text_col, label_col=label_col, evidence_dir=evidence_dir,
+                                      budget=budget)
+        if progress:
+            progress(0.0, f"plan: {plan_text(cfg)}")
         result = train(cfg, progress=report)
     except Exception as exc:
         return f"**Training stopped:** {md(public_message(exc), 600)}", None, None, []

@@ -1,0 +1,111 @@
+"""Plans sized to the machine: fit a training plan's epochs (and stages) into a time budget, from the measured
+throughput table (`knowledge/throughput.yaml`), before anything trains. The trainer also enforces the budget
+while it runs (a fine-tuning stage stops after the epoch that would overrun it), so a slower machine than the
+measured one still finishes on time. Pure Python: no torch import."""
+from __future__ import annotations
+
+import math
+import os
+from typing import TYPE_CHECKING, Optional
+
+from pydantic import BaseModel, Field
+
+from tladvisor.advice.estimate import duration_text, throughput
+
+if TYPE_CHECKING:
+    from tladvisor.schemas import TrainConfig
+
+DEFAULT_CPU_BUDGET_MIN = 10.0  # `tladvisor train` and the app on a machine without a GPU
+FINE_TUNING = ("lora", "partial", "progressive", "full")
+MIN_FINE_TUNE_EPOCHS = 2  # fewer epochs than this rarely beat the probe: drop the stage instead
+
+
+class BudgetPlan(BaseModel):
+    """What fits: the stages, the fine-tuning epochs and the estimated seconds, with what was cut and why."""
+
+    budget_s: Optional[float]
+    plan: list[str]
+    epochs: int
+    estimate_s: Optional[float] = None
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """'estimated about 7 minutes (budget 10 minutes)'."""
+        est = f"estimated {duration_text(self.estimate_s)}" if self.estimate_s is not None else "no estimate"
+        return est + (f" (budget {self.budget_s / 60:g} minutes)" if self.budget_s else " (no time budget)")
+
+
+def default_budget_minutes(has_gpu: bool) -> Optional[float]:
+    """The default budget: DEFAULT_CPU_BUDGET_MIN on a CPU (or TLADVISOR_BUDGET_MIN), none with a GPU."""
+    raw = os.environ.get("TLADVISOR_BUDGET_MIN", "").strip()
+    if raw:
+        try:
+            value = float(raw)
+            return value if value > 0 else None
+        except ValueError:
+            pass
+    return None if has_gpu else DEFAULT_CPU_BUDGET_MIN
+
+
+def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str], epochs: int,
+                  budget_min: Optional[float], precision: str = "fp32", train_share: float = 0.72) -> BudgetPlan:
+    """The plan with its fine-tuning epochs cut so the whole run's estimate fits `budget_min`; a fine-tuning
+    stage that cannot get MIN_FINE_TUNE_EPOCHS is dropped. Without a budget or a throughput row: unchanged."""
+    row = throughput(backbone, modality, "cpu", precision)
+    budget_s = budget_min * 60 if budget_min else None
+    if row is None or n_examples <= 0:
+        return BudgetPlan(budget_s=budget_s, plan=plan, epochs=epochs,
+                          notes=["no measured throughput for this backbone: the budget is enforced while training"]
+                          if budget_s else [])
+    embed_per_s, train_per_s, scale = row
+    probe_s = n_examples / embed_per_s * scale * 1.3 if "linear_probe" in plan else 0.0
+    per_epoch = (n_examples * train_share / train_per_s + n_examples * (1 - train_share) / 2 / embed_per_s) * scale
+    tuned = [s for s in plan if s in FINE_TUNING]
+
+    def total(e: int, stages: list[str]) -> float:
+        return probe_s + sum(per_epoch * e * (1.0 if s == "lora" else 1.2) for s in stages)
+
+    notes: list[str] = []
+    if budget_s is None or total(epochs, tuned) <= budget_s:
+        return BudgetPlan(budget_s=budget_s, plan=plan, epochs=epochs, estimate_s=round(total(epochs, tuned), 1))
+    fit = epochs
+    while fit > 0 and total(fit, tuned) > budget_s:
+        fit -= 1
+    if tuned and fit < MIN_FINE_TUNE_EPOCHS:
+        kept = [s for s in plan if s not in FINE_TUNING] or plan[:1]
+        notes.append(f"{', '.join(tuned)} dropped: {MIN_FINE_TUNE_EPOCHS} epochs would take "
+                     f"{duration_text(total(MIN_FINE_TUNE_EPOCHS, tuned))}, over the {budget_min:g}-minute budget "
+                     "(raise the budget to fine-tune)")
+        return BudgetPlan(budget_s=budget_s, plan=kept, epochs=epochs, estimate_s=round(probe_s, 1), notes=notes)
+    notes.append(f"fine-tuning epochs cut from {epochs} to {fit} to fit the {budget_min:g}-minute budget "
+                 f"({duration_text(per_epoch)} per epoch on the measured CPU)")
+    return BudgetPlan(budget_s=budget_s, plan=plan, epochs=max(1, fit), estimate_s=round(total(max(1, fit), tuned), 1),
+                      notes=notes)
+
+
+def budget_config(config: "TrainConfig", n_examples: int, budget_min: Optional[float],
+                  epochs_given: bool = False) -> tuple["TrainConfig", BudgetPlan]:
+    """`config` sized to the budget: an `auto` plan may lose a fine-tuning stage, and the fine-tuning epochs are
+    cut unless the user gave them (`epochs_given`); the budget is recorded for the trainer to enforce."""
+    if config.modality == "tabular" or not budget_min:
+        return config, BudgetPlan(budget_s=budget_min * 60 if budget_min else None, plan=config.stages(),
+                                  epochs=config.epochs)
+    plan = fit_to_budget(config.modality, config.backbone, n_examples, config.stages(), config.epochs, budget_min,
+                         "bf16" if config.precision == "bf16" else "fp32", 1 - config.test_fraction - config.val_fraction)
+    update: dict = {"budget_minutes": budget_min}
+    if config.strategy == "auto" and plan.plan != config.plan:
+        update["plan"] = plan.plan
+    if not epochs_given and plan.epochs != config.epochs:
+        update["epochs"] = plan.epochs
+    if epochs_given:
+        plan.notes = [n for n in plan.notes if "epochs cut" not in n]
+    if config.strategy != "auto":
+        plan.notes = [n for n in plan.notes if "dropped" not in n]
+    update["budget_notes"] = list(plan.notes)
+    return config.model_copy(update=update), plan
+
+
+def epochs_left(deadline: Optional[float], now: float, epoch_s: float) -> bool:
+    """Whether another epoch of `epoch_s` seconds still ends before `deadline` (None: no budget)."""
+    return deadline is None or math.isinf(deadline) or now + epoch_s <= deadline
