@@ -1,6 +1,6 @@
 """What the default CPU time budget costs: `tladvisor train` on ~1,000 images with the default budget (10 minutes
-on a machine without a GPU) against the same command with no budget, same data, same split, one run after the
-other on the same machine.
+on a machine without a GPU) against the same command with no budget and with a tight 2-minute budget, same
+data, same split, one run after the other on the same machine.
 
     python bench/budget_cpu.py [--data DIR] [--per-class 167]    # NEU-CLS subset by default
 
@@ -63,7 +63,8 @@ def main() -> int:
         work = Path(tmp)
         n = subset(args.data, work / "data", args.per_class)
         rows = [run(work / "data", work / "default", "10", work / "cache-a"),
-                run(work / "data", work / "unlimited", "0", work / "cache-b")]
+                run(work / "data", work / "unlimited", "0", work / "cache-b"),
+                run(work / "data", work / "tight", "2", work / "cache-c")]
     payload = {"command": f"python bench/budget_cpu.py --per-class {args.per_class}", "data": args.data.name,
                "images": n, "cpu_threads": torch.get_num_threads(), "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -71,7 +72,8 @@ def main() -> int:
     lines = ["# The default CPU time budget: what it costs", "",
              f"`{payload['command']}`: {n} images of {args.data.name}, {payload['cpu_threads']} CPU threads, same "
              "split, one run after the other, each from an empty feature cache.", "",
-             "| budget | wall | test accuracy | macro-F1 | kept | stages (epochs run, seconds) |", "|---|---|---|---|---|---|"]
+             "| budget | wall | test accuracy | macro-F1 | kept | stages (epochs run, seconds) | plan before training |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
             lines.append(f"| {r.get('budget')} | failed | | | | {r['error'][-200:]} |")
@@ -79,7 +81,8 @@ def main() -> int:
         stages = "; ".join(f"{s['stage']} ({s['epochs_run'] or '-'}, {s['seconds']} s"
                            + (", stopped by budget" if s["stopped_by_budget"] else "") + ")" for s in r["stages"])
         lines.append(f"| {'none' if r['budget'] == '0' else r['budget'] + ' min'} | {r['wall_s'] / 60:.1f} min | "
-                     f"{r['accuracy']:.4f} | {r['macro_f1']:.4f} | {r['kept']} | {stages} |")
+                     f"{r['accuracy']:.4f} | {r['macro_f1']:.4f} | {r['kept']} | {stages} | "
+                     f"{r['plan'].split('plan ')[-1]}{'; ' + '; '.join(r['budget_notes']) if r['budget_notes'] else ''} |")
     (args.out / "budget_cpu.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -88,9 +88,12 @@ def budget_config(config: "TrainConfig", n_examples: int, budget_min: Optional[f
                   epochs_given: bool = False) -> tuple["TrainConfig", BudgetPlan]:
     """`config` sized to the budget: an `auto` plan may lose a fine-tuning stage, and the fine-tuning epochs are
     cut unless the user gave them (`epochs_given`); the budget is recorded for the trainer to enforce."""
-    if config.modality == "tabular" or not budget_min:
+    if config.modality == "tabular":
         return config, BudgetPlan(budget_s=budget_min * 60 if budget_min else None, plan=config.stages(),
                                   epochs=config.epochs)
+    if not budget_min:  # no limit: the estimate still shows
+        return config, fit_to_budget(config.modality, config.backbone, n_examples, config.stages(), config.epochs,
+                                     None, "bf16" if config.precision == "bf16" else "fp32")
     plan = fit_to_budget(config.modality, config.backbone, n_examples, config.stages(), config.epochs, budget_min,
                          "bf16" if config.precision == "bf16" else "fp32", 1 - config.test_fraction - config.val_fraction)
     update: dict = {"budget_minutes": budget_min}
