@@ -119,3 +119,29 @@ def test_scratch_twin_keeps_data_and_split_but_not_the_weights():
     with pytest.raises(ValidationError, match="randomly initialised"):
         TrainConfig(modality="image", data="x", backbone="efficientnet_lite0", strategy="linear_probe",
                     pretrained=False)
+
+
+def test_a_sample_gives_a_band_for_the_projects_volume_and_plan(tmp_path):
+    """The sample path: evidence on 12 per class, forecast for the project's 120 per class; the band contains the
+    curve's point forecast, the plan's measured fine-tuning gain only raises its upper end, and it is said."""
+    import subprocess
+    import sys
+
+    from tladvisor.advice.band_model import own_plan_gain
+
+    data = make_image_folder(tmp_path / "sample", per_class=12, size=48)
+    res = subprocess.run([sys.executable, "-m", "tladvisor", "evidence", str(data), "--no-rank", "--json",
+                          "--target-per-class", "120", "--out", str(tmp_path / "ev")], capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    ev = json.loads(res.stdout)
+    cal = ev["calibrated"]
+    forecast = next(f for f in ev["curve"]["forecasts"] if f["per_class"] == pytest.approx(120, rel=0.01))
+    lo, hi = cal["target_band"]
+    assert cal["target_per_class"] == 120 and lo == pytest.approx(forecast["low"], abs=1e-4)
+    assert lo <= forecast["accuracy"] <= hi and hi >= forecast["high"] - 1e-4
+    assert any("120 labelled examples per class" in r for r in cal["moved_by"])
+    assert 0 <= own_plan_gain() < 0.5  # measured on this product's own CPU runs: fine-tuning adds little
+    bad = subprocess.run([sys.executable, "-m", "tladvisor", "evidence", str(data), "--target-per-class", "-5"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--target-per-class" in bad.stderr

@@ -439,11 +439,16 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     from tladvisor.data_volume import data_volume
 
     out = Path(args.out or f"evidence-{Path(args.data).stem}")
+    if args.target_per_class is not None and not 0 < args.target_per_class < float("inf"):
+        raise CliError(f"--target-per-class {args.target_per_class:g}: give the examples per class the project will have")
     try:
         task, classes, n = data_volume(args.data, args.text_col, args.label_col)
-        prior = advise(ProjectBrief(task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes))))
+        volume = args.target_per_class or max(1, n // max(1, classes))
+        prior = advise(ProjectBrief(task=task, classes=max(2, classes), per_class=volume))
+        fine_tunes = any(s.strategy in ("lora", "partial", "progressive", "full") for s in prior.plan)
         ev = collect_evidence(args.data, out, prior_band=prior.expectation.band, candidates=args.candidates,
-                              rank=not args.no_rank,
+                              rank=not args.no_rank, target_per_class=args.target_per_class,
+                              plan_fine_tunes=fine_tunes,
                               scratch_epochs=args.scratch_epochs, transfer_run=args.run,
                               progress=lambda msg: print(f"evidence: {msg}", file=sys.stderr),
                               text_col=args.text_col, label_col=args.label_col)
@@ -554,6 +559,9 @@ def build_parser() -> argparse.ArgumentParser:
                                          "baseline on your data")
     ev.add_argument("data")
     ev.add_argument("--out", help="folder for evidence.json / evidence.md / learning_curve.png")
+    ev.add_argument("--target-per-class", type=float, dest="target_per_class", metavar="N",
+                    help="labelled examples per class the project will have when DATA is a sample: the calibrated "
+                         "band (`calibrated.target_band`) is forecast for that volume and the plan")
     ev.add_argument("--candidates", nargs="+", help="backbones to rank (see `tladvisor rank`)")
     ev.add_argument("--no-rank", action="store_true", help="skip the backbone ranking")
     ev.add_argument("--scratch-epochs", type=int, default=0,

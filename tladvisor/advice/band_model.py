@@ -194,3 +194,22 @@ def term_effects(f: Facts) -> list[tuple[str, float]]:
         name, other = item
         out.append((name, base - from_z(m.z(other), f.classes)))
     return out
+
+
+def own_plan_gain(rows: Optional[Sequence[Outcome]] = None, quantile: float = 0.9) -> float:
+    """How much this product's fine-tuning stage added over its own probe (z scale, the `quantile` of measured
+    pairs at the same data set, volume and backbone; a stage that lost counts 0, as `auto` keeps the probe then).
+    From own rows only: published fine-tuning (long GPU schedules) gains more than the CPU plans run here."""
+    table = load_outcomes()
+    rows = [r for r in (rows if rows is not None else usable_rows(table.rows))
+            if table.sources[r.source].kind == "own"]
+    cells: dict[tuple[str, str, float], list[Outcome]] = {}
+    for r in rows:
+        cells.setdefault((r.dataset, r.backbone, float(r.per_class or 0)), []).append(r)
+    gains = []
+    for cell in cells.values():
+        probe = [r for r in cell if r.strategy == "linear_probe"]
+        tuned = [r for r in cell if r.strategy in FINE_TUNING]
+        if probe and tuned:
+            gains.append(max(0.0, max(to_z(r.value, r.classes) for r in tuned) - to_z(probe[0].value, probe[0].classes)))
+    return float(np.quantile(gains, quantile)) if gains else 0.0

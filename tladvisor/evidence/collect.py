@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 from pydantic import BaseModel
 
 from tladvisor.safe_text import md
-from tladvisor.advice.calibration import CalibratedExpectation, calibrate
+from tladvisor.advice.calibration import CalibratedExpectation, calibrate, wilson_interval
 from tladvisor.evidence.learning_curve import LearningCurve
 from tladvisor.evidence.mislabels import SuspectLabel
 from tladvisor.evidence.ranking import Ranking
@@ -93,6 +93,7 @@ def _probe_accuracy(x_tr, y_tr, x_te, y_te) -> float:
 def collect_evidence(data: str, out_dir: str | Path, *, prior_band: Optional[tuple[float, float]] = None,
                      candidates: Optional[list[str]] = None, rank: bool = True, scratch_epochs: int = 0,
                      transfer_run: Optional[str] = None, progress: Optional[Callable[[str], None]] = None,
+                     target_per_class: Optional[float] = None, plan_fine_tunes: bool = False,
                      **config: Any) -> Evidence:
     """Measure everything on `data`. The learning curve and mislabels reuse the probe's cached features; the
     ranking embeds a bounded sample per candidate; the from-scratch baseline (scratch_epochs > 0) trains."""
@@ -124,7 +125,9 @@ def collect_evidence(data: str, out_dir: str | Path, *, prior_band: Optional[tup
         seconds["ranking"] = round(time.perf_counter() - t0, 2)
     say("learning curve")
     t0 = time.perf_counter()
-    ev.curve = learning_curve(x_pool, y_pool, x_te, y_te)
+    per_class_now = len(y_pool) / max(1, len(set(y_pool.tolist())))
+    target_m = target_per_class / per_class_now if target_per_class and target_per_class > per_class_now * 1.05 else None
+    ev.curve = learning_curve(x_pool, y_pool, x_te, y_te, multipliers=(2, 5) + ((target_m,) if target_m else ()))
     plot_learning_curve(ev.curve, out / "learning_curve.png")
     seconds["learning_curve"] = round(time.perf_counter() - t0, 2)
     say("looking for likely mislabels")
@@ -153,10 +156,18 @@ def collect_evidence(data: str, out_dir: str | Path, *, prior_band: Optional[tup
         seconds["scratch"] = round(time.perf_counter() - t0, 2)
     f2, f5 = ev.curve.forecast(2), ev.curve.forecast(5)
     top_knn = ev.ranking.entries[0].knn_accuracy if ev.ranking and ev.ranking.entries else None
+    target = None
+    if target_per_class:
+        from tladvisor.advice.band_model import own_plan_gain
+
+        gain = own_plan_gain() if plan_fine_tunes else 0.0
+        ft = ev.curve.forecast(target_m) if target_m else None
+        low, high = (ft.low, ft.high) if ft else wilson_interval(probe_acc, len(y_te))
+        target = (target_per_class if ft else per_class_now, low, high, gain, len(feats.classes))
     ev.calibrated = calibrate(prior_band, measured_accuracy=probe_acc, n_measured=len(y_te),
                               measured_what="held-out accuracy of the linear probe",
                               curve_2x=(f2.low, f2.high) if f2 else None, curve_5x=(f5.low, f5.high) if f5 else None,
-                              knn_accuracy=top_knn)
+                              knn_accuracy=top_knn, target=target)
     ev.seconds = seconds
     atomic_write_json(out / "evidence.json", json.loads(ev.model_dump_json()))
     atomic_write_text(out / "evidence.md", "# Evidence on the client's data\n\n" + ev.to_markdown())

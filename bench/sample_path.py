@@ -1,0 +1,105 @@
+"""The sample path: send a small labelled sample, get a band for the whole project. For each data set: draw a
+sample of N labelled examples per class (seeded), run `tladvisor evidence SAMPLE --no-rank --target-per-class T`
+(T = the full data's examples per class), and compare `calibrated.target_band` with the test accuracy the full
+run measured (read from that data set's bench results file).
+
+    python bench/sample_path.py [--per-class 30]
+
+Writes bench/results/sample_path.json and sample_path.md.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT / "bench"))
+
+# data set -> (data, full-run examples per class, results file, key of the full run's test accuracy)
+SETS = {
+    "neu-cls": (SHARED / "neu_surface_defect", 240, "bench/results/vision_neu.json", "rows.linear_probe_fp32.test_accuracy"),
+    "banking77": (SHARED / "banking77" / "train.csv", 130, "bench/results/text_banking77.json", "rows.auto_full.test_accuracy"),
+}
+
+
+def sample(data: Path, per_class: int, dst: Path, seed: int = 0) -> Path:
+    rng = random.Random(seed)
+    if data.is_dir():
+        for cls in sorted(p for p in data.iterdir() if p.is_dir()):
+            files = sorted(cls.iterdir())
+            (dst / cls.name).mkdir(parents=True)
+            for f in rng.sample(files, min(per_class, len(files))):
+                (dst / cls.name / f.name).symlink_to(f)
+        return dst
+    rows = list(csv.DictReader(data.open(encoding="utf-8")))
+    by: dict[str, list] = {}
+    for r in rows:
+        by.setdefault(r["label"], []).append(r)
+    out = dst.with_suffix(".csv")
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=["text", "label"])
+        w.writeheader()
+        for label in sorted(by):
+            for r in rng.sample(by[label], min(per_class, len(by[label]))):
+                w.writerow({"text": r["text"], "label": label})
+    return out
+
+
+def main() -> int:
+    from outcomes import lookup
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--per-class", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+    rows = []
+    for name, (data, full_pc, results, key) in SETS.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            s = sample(data, args.per_class, Path(tmp) / "sample")
+            t0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "tladvisor", "evidence", str(s), "--no-rank", "--json",
+                                   "--target-per-class", str(full_pc), "--out", str(Path(tmp) / "ev")],
+                                  capture_output=True, text=True, cwd=ROOT,
+                                  env={**os.environ, "HF_HUB_OFFLINE": "1", "TLADVISOR_CACHE": str(Path(tmp) / "c")})
+            seconds = time.perf_counter() - t0
+        if proc.returncode != 0:
+            rows.append({"data": name, "error": proc.stderr[-1500:]})
+            continue
+        cal = json.loads(proc.stdout)["calibrated"]
+        full = float(lookup(json.loads((ROOT / results).read_text()), key))
+        lo, hi = cal["target_band"]
+        rows.append({"data": name, "sample_per_class": args.per_class, "target_per_class": full_pc,
+                     "band": [lo, hi], "width_points": round((hi - lo) * 100, 1), "full_run_test_accuracy": full,
+                     "inside": lo <= full <= hi, "seconds": round(seconds, 1), "full_run": f"{results}: {key}"})
+        print(json.dumps(rows[-1]), flush=True)
+    payload = {"command": f"python bench/sample_path.py --per-class {args.per_class}", "rows": rows}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "sample_path.json").write_text(json.dumps(payload, indent=2))
+    lines = ["# The sample path: a band for the project from a small sample", "",
+             f"`{payload['command']}`: `tladvisor evidence SAMPLE --no-rank --target-per-class T` on a seeded sample, "
+             "against the full run's test accuracy (a different, larger test split).", "",
+             "| data | sample / class | project / class | band for the project | width | full run test acc. | inside | seconds |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['data']} | failed: {r['error'][-150:]} | | | | | | |")
+            continue
+        lines.append(f"| {r['data']} | {r['sample_per_class']} | {r['target_per_class']} | {r['band'][0]:.1%}-"
+                     f"{r['band'][1]:.1%} | {r['width_points']} pts | {r['full_run_test_accuracy']:.1%} | "
+                     f"{'yes' if r['inside'] else 'no'} | {r['seconds']} |")
+    (args.out / "sample_path.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
