@@ -105,6 +105,10 @@ def technical_appendix_markdown(rec: Recommendation) -> str:
     for f in exp.forecast:
         amount = f"{f.per_class:,}/class" if f.per_class and b.task != "ner" else f"{f.total:,} total"
         lines.append(f"- With {f.multiplier}x the data ({amount}): {band_text(f.band)}.")
+    if exp.band is not None and b.per_class and b.task != "ner":
+        lines.append(f"- To tighten it: `tladvisor evidence SAMPLE --no-rank --target-per-class {b.per_class}` on ~30 "
+                     "labelled examples per class gives the band for this volume and plan in under a minute on a CPU "
+                     "(bench/results/sample_path.md).")
     lines += ["", "## Training time estimate", "", *_estimate_table(rec)]
     notes = rec.own_estimate.notes if rec.own_estimate else []
     if notes:
