@@ -274,3 +274,17 @@ def test_any_small_image_set_trains_or_is_refused_clearly(tmp_path_factory, cach
         return
     assert set(res.metrics["per_class"]) == set(classes)
     assert (Path(res.run_dir) / "model" / "model_info.json").exists()
+
+
+@pytest.mark.parametrize("ending", [b"\r\n", b"\r", b"\n"])
+def test_task_detection_reads_every_line_ending(tmp_path, ending):
+    """Windows, old Mac and Unix line ends, alone or mixed in one file (a bare \\r once crashed detection)."""
+    from tladvisor.data_volume import detect_task
+
+    texts = [f"the parcel number {i} arrived damaged again,{'a' if i % 2 else 'b'}".encode() for i in range(12)]
+    mixed = tmp_path / "texts.csv"
+    mixed.write_bytes(b"text,label" + ending + ending.join(texts[:6]) + b"\r" + b"\r".join(texts[6:]) + b"\r")
+    assert detect_task(str(mixed)) == "text-classification"
+    table = tmp_path / "rows.csv"
+    table.write_bytes(b"x1,x2,label" + ending + ending.join(f"{i},{i * 2},{i % 2}".encode() for i in range(12)))
+    assert detect_task(str(table)) == "tabular-classification"

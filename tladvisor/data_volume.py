@@ -2,6 +2,7 @@
 `detect_task` is the one place that tells images, texts, token-tagged files and tables apart."""
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Optional
@@ -22,14 +23,17 @@ def _table_head(path: Path, rows: int = 200) -> list[list[str]]:
             text = fh.read(200_000)
     except OSError:
         return []
-    first = text.split("\n", 1)[0]
+    first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # Windows, Unix and old Mac line ends, even mixed
     delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else (";" if first.count(";") > first.count(",")
                                                                        else ",")
     out = []
-    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
-        out.append([c.strip() for c in row])
-        if len(out) > rows:
-            break
+    try:  # newline="": the csv module sees every kind of line end (a bare \r inside a line is an error otherwise)
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            out.append([c.strip() for c in row])
+            if len(out) > rows:
+                break
+    except csv.Error:  # a head cut mid-quote or a malformed line: what was read decides, the reader says the rest
+        pass
     return out
 
 
