@@ -13,6 +13,7 @@ import argparse
 import json
 import statistics
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,10 +33,7 @@ def evaluate(with_difficulty: bool) -> dict:
         for r in rows:
             if r.held_out_as != unit:
                 continue
-            facts = bm.facts_of(r)
-            if not with_difficulty:
-                facts = bm.Facts(facts.modality, facts.classes, facts.per_class, None, facts.proximity,
-                                 facts.fine_tunes)
+            facts = bm.facts_of(r) if with_difficulty else replace(bm.facts_of(r), difficulty=None)
             lo, point, hi = bm.band(facts, model, marginal)
             per_row.append({"dataset": r.dataset, "unit": unit, "modality": r.modality, "strategy": r.strategy,
                             "per_class": r.per_class, "classes": r.classes, "difficulty": r.difficulty,

@@ -12,7 +12,7 @@ well under a second. Pure Python + numpy: no torch import.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Optional, Sequence
 
@@ -167,8 +167,7 @@ def band(f: Facts, model: Optional[Fit] = None, marginal: Optional[Fit] = None) 
     the model fitted without the difficulty term."""
     m = model or fitted(True)
     if f.difficulty is None:
-        parts = [band(Facts(f.modality, f.classes, f.per_class, d, f.proximity, f.fine_tunes), m)
-                 for d in ("obvious", "subtle", "expert")]
+        parts = [band(replace(f, difficulty=d), m) for d in ("obvious", "subtle", "expert")]
         mm = marginal or fitted(False)
         return min(p[0] for p in parts), from_z(mm.z(f), f.classes), max(p[2] for p in parts)
     z = m.z(f)
@@ -180,20 +179,11 @@ def term_effects(f: Facts) -> list[tuple[str, float]]:
     band can be explained in words."""
     m = fitted(f.difficulty is not None)
     base = from_z(m.z(f), f.classes)  # effects on the point estimate (the band's centre)
-    out = []
-    checks = [("difficulty " + f.difficulty, Facts(f.modality, f.classes, f.per_class, "obvious", f.proximity,
-                                                     f.fine_tunes)) if f.difficulty not in (None, "obvious") else None,
-              ("domain " + f.proximity + " from the pre-training data",
-               Facts(f.modality, f.classes, f.per_class, f.difficulty, "near", f.fine_tunes))
-              if f.proximity != "near" else None,
-              ("the plan fine-tunes", Facts(f.modality, f.classes, f.per_class, f.difficulty, f.proximity, False))
-              if f.fine_tunes else None]
-    for item in checks:
-        if item is None:
-            continue
-        name, other = item
-        out.append((name, base - from_z(m.z(other), f.classes)))
-    return out
+    checks = [(f.difficulty not in (None, "obvious"), f"difficulty {f.difficulty}",
+               replace(f, difficulty="obvious")),
+              (f.proximity != "near", f"domain {f.proximity} from the pre-training data", replace(f, proximity="near")),
+              (f.fine_tunes, "the plan fine-tunes", replace(f, fine_tunes=False))]
+    return [(name, base - from_z(m.z(other), f.classes)) for applies, name, other in checks if applies]
 
 
 def own_plan_gain(rows: Optional[Sequence[Outcome]] = None, quantile: float = 0.9) -> float:

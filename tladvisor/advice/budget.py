@@ -4,13 +4,12 @@ while it runs (a fine-tuning stage stops after the epoch that would overrun it),
 measured one still finishes on time. Pure Python: no torch import."""
 from __future__ import annotations
 
-import math
 import os
 from typing import TYPE_CHECKING, Optional
 
 from pydantic import BaseModel, Field
 
-from tladvisor.advice.estimate import duration_text, throughput
+from tladvisor.advice.estimate import duration_text, stage_seconds, throughput
 
 if TYPE_CHECKING:
     from tladvisor.schemas import TrainConfig
@@ -52,19 +51,18 @@ def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str]
                   budget_min: Optional[float], precision: str = "fp32", train_share: float = 0.72) -> BudgetPlan:
     """The plan with its fine-tuning epochs cut so the whole run's estimate fits `budget_min`; a fine-tuning
     stage that cannot get MIN_FINE_TUNE_EPOCHS is dropped. Without a budget or a throughput row: unchanged."""
-    row = throughput(backbone, modality, "cpu", precision)
+    speed = throughput(backbone, modality, "cpu", precision)
     budget_s = budget_min * 60 if budget_min else None
-    if row is None or n_examples <= 0:
+    if speed is None or n_examples <= 0:
         return BudgetPlan(budget_s=budget_s, plan=plan, epochs=epochs,
                           notes=["no measured throughput for this backbone: the budget is enforced while training"]
                           if budget_s else [])
-    embed_per_s, train_per_s, scale = row
-    probe_s = n_examples / embed_per_s * scale * 1.3 if "linear_probe" in plan else 0.0
-    per_epoch = (n_examples * train_share / train_per_s + n_examples * (1 - train_share) / 2 / embed_per_s) * scale
+    probe_s = stage_seconds("linear_probe", n_examples, speed, 0) if "linear_probe" in plan else 0.0
+    per_epoch = stage_seconds("lora", n_examples, speed, 1, train_share)
     tuned = [s for s in plan if s in FINE_TUNING]
 
     def total(e: int, stages: list[str]) -> float:
-        return probe_s + sum(per_epoch * e * (1.0 if s == "lora" else 1.2) for s in stages)
+        return probe_s + sum(stage_seconds(s, n_examples, speed, e, train_share) for s in stages)
 
     notes: list[str] = []
     if budget_s is None or total(epochs, tuned) <= budget_s:
@@ -107,8 +105,3 @@ def budget_config(config: "TrainConfig", n_examples: int, budget_min: Optional[f
         plan.notes = [n for n in plan.notes if "dropped" not in n]
     update["budget_notes"] = list(plan.notes)
     return config.model_copy(update=update), plan
-
-
-def epochs_left(deadline: Optional[float], now: float, epoch_s: float) -> bool:
-    """Whether another epoch of `epoch_s` seconds still ends before `deadline` (None: no budget)."""
-    return deadline is None or math.isinf(deadline) or now + epoch_s <= deadline

@@ -99,6 +99,24 @@ def throughput(backbone: str, modality: str, compute: str = "cpu", precision: st
     return float(row["embed_per_s"]), float(row["train_per_s"]), scale
 
 
+def stage_seconds(strategy: str, examples: int, speed: tuple[float, float, float], epochs: int,
+                  train_share: Optional[float] = None) -> Optional[float]:
+    """Seconds for one stage on `examples` at `speed` (from `throughput`): the probe embeds every example once and
+    fits its head; a fine-tuning stage runs `epochs` over the training share and validates each epoch. None for a
+    stage with no throughput model (advice-only stages)."""
+    embed_per_s, train_per_s, scale = speed
+    ratios = _table().get("assumptions", {})
+    if strategy == "linear_probe":
+        return examples / embed_per_s * scale * (1 + float(ratios.get("head_fit_share", 0.3)))
+    if strategy not in _FINE_TUNE:
+        return None
+    share = float(ratios.get("train_share", 0.72)) if train_share is None else train_share
+    factor = 1.0 if strategy == "lora" else float(ratios.get("full_update_factor", 1.2))
+    per_epoch = examples * share / train_per_s * scale * factor
+    per_epoch += examples * (1 - share) / 2 / embed_per_s * scale  # the validation pass
+    return per_epoch * epochs
+
+
 def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: str = "fp32",
              price_per_hour: Optional[float] = None) -> Estimate:
     """Seconds per stage of `rec`'s plan on `compute` (the brief's, by default)."""
@@ -113,41 +131,29 @@ def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: st
     if examples <= 0:
         est.notes.append("The data volume is not known yet.")
         return est
+    speed = throughput(rec.primary.id, rec.modality, compute, precision)
+    if speed is None and compute != "cpu":
+        cpu = estimate(rec, "cpu", precision, price_per_hour)  # the only measured kind so far
+        cpu.compute = compute
+        cpu.basis = (f"upper bound from the CPU measurement; no {compute.replace('_', ' ')} throughput is "
+                     "measured yet")
+        cpu.notes.insert(0, "A GPU trains far faster than this CPU figure, which is an upper bound.")
+        return cpu
+    if speed is None:
+        est.notes.append("No CPU throughput is measured for this modality.")
+        return est
     measured = _MEASURED_FOR[rec.modality]
-    row = _row(rec.primary.id, compute, precision)
-    scale = 1.0
-    if row is None:
-        row = _row(measured, compute, precision)
-        if row is None and compute != "cpu":
-            cpu = estimate(rec, "cpu", precision, price_per_hour)  # the only measured kind so far
-            cpu.compute = compute
-            cpu.basis = (f"upper bound from the CPU measurement; no {compute.replace('_', ' ')} throughput is "
-                         "measured yet")
-            cpu.notes.insert(0, "A GPU trains far faster than this CPU figure, which is an upper bound.")
-            return cpu
-        if row is None:
-            est.notes.append("No CPU throughput is measured for this modality.")
-            return est
-        if rec.primary.id != measured:
-            scale = max(1.0, get_backbone(rec.primary.id).params_m / get_backbone(measured).params_m)
-            est.basis = (f"scaled from the measured {get_backbone(measured).name} by parameter count "
-                         f"(x{scale:.1f}; rough)")
-    if not est.basis:
+    if _row(rec.primary.id, compute, precision) is None and rec.primary.id != measured:
+        est.basis = (f"scaled from the measured {get_backbone(measured).name} by parameter count "
+                     f"(x{speed[2]:.1f}; rough)")
+    else:
         est.basis = f"measured ({_table().get('measured', {}).get('command', 'bench/throughput.py')})"
-    ratios = _table().get("assumptions", {})
-    train_share = float(ratios.get("train_share", 0.72))
-    embed_s = examples / float(row["embed_per_s"]) * scale
     epochs = rec.hyperparams.epochs or 15
     for stage in rec.plan:
-        if stage.strategy == "linear_probe":
-            seconds = embed_s * (1 + float(ratios.get("head_fit_share", 0.3)))
-            est.stages.append(StageEstimate(strategy="linear_probe", seconds=round(seconds, 1)))
-        elif stage.strategy in _FINE_TUNE:
-            factor = 1.0 if stage.strategy == "lora" else float(ratios.get("full_update_factor", 1.2))
-            per_epoch = examples * train_share / float(row["train_per_s"]) * scale * factor
-            per_epoch += examples * (1 - train_share) / 2 / float(row["embed_per_s"]) * scale  # validation pass
-            est.stages.append(StageEstimate(strategy=stage.strategy, seconds=round(per_epoch * epochs, 1),
-                                            epochs=epochs))
+        seconds = stage_seconds(stage.strategy, examples, speed, epochs)
+        if seconds is not None:
+            est.stages.append(StageEstimate(strategy=stage.strategy, seconds=round(seconds, 1),
+                                            epochs=epochs if stage.strategy in _FINE_TUNE else None))
     est.seconds = round(sum(s.seconds for s in est.stages), 1)
     if price_per_hour is not None:
         est.cost = round(est.seconds / 3600 * price_per_hour, 2)

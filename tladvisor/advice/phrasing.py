@@ -198,15 +198,6 @@ def time_cost_text(rec: "Recommendation") -> str:
     return text
 
 
-def ensure_sentence(text: str) -> str:
-    """Capitalise the first letter and end with a full stop (template parts are written mid-sentence)."""
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?" else text + "."
-
-
 def headline(rec: "Recommendation") -> str:
     """The project title: the brief's name, or the task and domain in words."""
     b: "ProjectBrief" = rec.brief

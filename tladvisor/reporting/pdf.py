@@ -74,17 +74,14 @@ def _column_widths(html: str) -> str:
                 longest[i] = max(longest[i], need)
         total = sum(longest)
         widths = iter(f"{100 * w / total:.0f}%" for w in longest)
-        first = True
 
         def cell(m: re.Match) -> str:
-            nonlocal first
             tag = m.group(1)[:-1] + ' align="left"'
-            if first and tag.startswith("<th"):
+            if tag.startswith("<th"):  # only the header row has <th>: one width per column
                 tag += f' width="{next(widths, "")}"'
             return tag + ">" + m.group(2) + m.group(3)
 
-        out = _CELL.sub(cell, text)
-        return out
+        return _CELL.sub(cell, text)
 
     return _TABLE.sub(table, html)
 

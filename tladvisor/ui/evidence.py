@@ -36,7 +36,7 @@ def measure_evidence(upload: Optional[str], include_scratch: bool, work: Optiona
     out = Path(last_run) / "evidence" if last_run else runs_root() / f"evidence-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         data = prepare_upload(upload)  # a zip is extracted once per upload, shared with the audit and training
-        rec, cfg = recommended_config(data, brief=brief, text_col=text_col, label_col=label_col)
+        rec, cfg, _ = recommended_config(data, brief=brief, text_col=text_col, label_col=label_col)
         if out.exists():
             shutil.rmtree(out)  # re-measured: the newest evidence replaces the old one
         ev = collect_evidence(data, out, prior_band=rec.expectation.band, scratch_epochs=SCRATCH_EPOCHS

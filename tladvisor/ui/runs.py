@@ -99,8 +99,8 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
                        backbone: Optional[str] = None, out_dir: Optional[str] = None,
                        brief: Optional[dict[str, Any]] = None, text_col: str = "text", label_col: str = "label",
                        evidence_dir: Optional[str] = None, budget: Optional[float] = None):
-    """(Recommendation, TrainConfig) for an uploaded zip (images) or CSV/TSV/JSONL (texts), sized to the time
-    `budget` in minutes (None or 0: no limit; the sizing is in `config.budget_notes`).
+    """(Recommendation, TrainConfig, BudgetPlan) for an uploaded zip (images) or CSV/TSV/JSONL (texts), sized to the
+    time `budget` in minutes (None or 0: no limit; the sizing is in `config.budget_notes`).
 
     `brief` holds what the scoping chat learned (domain, licensing, constraints, ...); the upload's measured
     task, class count and volume replace its guesses."""
@@ -134,19 +134,14 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
     from tladvisor.advice.budget import budget_config
 
     config = rec.to_train_config(upload, strategy=strategy, backbone=backbone or None, out_dir=out_dir, **overrides)
-    config, _ = budget_config(config, n, budget or None, epochs_given=bool(epochs))
-    return rec, config
+    config, sized = budget_config(config, n, budget or None, epochs_given=bool(epochs))
+    return rec, config, sized
 
 
-def plan_text(cfg) -> str:
+def plan_text(cfg: Any, sized: Any) -> str:
     """The plan as the app shows it before training: stages, epochs, the time estimate against the budget."""
     if cfg.modality == "tabular":
         return "gradient boosting (cross-validated search); seconds to minutes on a CPU"
-    from tladvisor.advice.budget import fit_to_budget
-    from tladvisor.data_volume import data_volume
-
-    _, _, n = data_volume(cfg.data, cfg.text_col, cfg.label_col)
-    sized = fit_to_budget(cfg.modality, cfg.backbone, n, cfg.stages(), cfg.epochs, cfg.budget_minutes)
     notes = "".join(f" {md(x)}." for x in cfg.budget_notes)
     return f"{cfg.backbone}, stages {' -> '.join(cfg.stages())}, up to {cfg.epochs} epochs; {sized.text}.{notes}"
 
@@ -160,12 +155,13 @@ def audit_upload(upload: Optional[str], brief: Optional[dict[str, Any]] = None, 
 
     try:
         data = prepare_upload(upload)
-        _, cfg = recommended_config(data, brief=brief, text_col=text_col, label_col=label_col, budget=budget)
+        _, cfg, sized = recommended_config(data, brief=brief, text_col=text_col, label_col=label_col,
+                                           budget=budget)
         with tempfile.TemporaryDirectory() as tmp:
             report = make_task(cfg, Path(tmp)).prepare_data()
     except Exception as exc:  # DataError, BackboneUnavailableError, ... : show it, keep the session
         return f"**Cannot use this upload:** {md(public_message(exc), 600)}"
-    return f"**Plan:** {plan_text(cfg)}\n\n" + report.to_markdown()
+    return f"**Plan:** {plan_text(cfg, sized)}\n\n" + report.to_markdown()
 
 
 def _safe_stem(upload: str) -> str:
@@ -230,11 +226,12 @@ def train_upload(upload: Optional[str], strategy: str, epochs: Optional[float], 
     try:
         data = prepare_upload(upload)
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{_safe_stem(upload)}-{strategy}-{secrets.token_hex(2)}"
-        rec, cfg = recommended_config(data, strategy, epochs, backbone, out_dir=str(runs_root() / name), brief=brief,
+        rec, cfg, sized = recommended_config(data, strategy, epochs, backbone, out_dir=str(runs_root() / name),
+                                             brief=brief,
                                       text_col=text_col, label_col=label_col, evidence_dir=evidence_dir,
                                       budget=budget)
         if progress:
-            progress(0.0, f"plan: {plan_text(cfg)}")
+            progress(0.0, f"plan: {plan_text(cfg, sized)}")
         result = train(cfg, progress=report)
     except Exception as exc:
         return f"**Training stopped:** {md(public_message(exc), 600)}", None, None, []
