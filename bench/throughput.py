@@ -1,12 +1,18 @@
-"""Throughput of the bundled backbones on this machine: examples per second for embedding (frozen forward,
-the linear probe's cost) and for LoRA training (forward + backward + step), fp32 and, where the CPU has it
-natively, bf16. The time estimate (`tladvisor/advice/estimate.py`) reads these figures from
-`knowledge/throughput.yaml`; copy a new run's numbers there.
+"""Throughput of the catalogue's trainable backbones: examples per second for embedding (frozen forward, the
+linear probe's cost), LoRA training and full fine-tuning (forward + backward + optimiser step), per precision,
+on this machine's CPU or its CUDA GPU. The time estimate (`tladvisor/advice/estimate.py`) reads these figures
+from `knowledge/throughput.yaml`; copy a new run's rows there.
 
-Inputs are synthetic (random 224 px images, 128-token texts): throughput does not depend on content.
+Inputs are synthetic and already on the device (random images at the backbone's input size, 128-token texts):
+model throughput does not depend on content. Batch sizes are the product's (embed 64, train 32), so the figures
+are what a run gets from the model; image decoding can cap them on a GPU (see bench/gpu_pipeline.py).
 
-Run:  python bench/throughput.py [--n 128]
-Writes bench/results/throughput.json and throughput.md.
+`--backbones bundled` measures the two bundled models with their weights; `--backbones all` every trainable
+catalogue backbone with random weights (the Hub is not needed: text configs are built from the published
+architecture sizes below, and speed does not depend on weight values).
+
+Run:  python bench/throughput.py [--n 128] [--device cpu|cuda] [--backbones bundled|all] [--out NAME]
+Writes bench/results/NAME.json and NAME.md (default NAME: throughput for CPU, throughput_gpu for CUDA).
 """
 from __future__ import annotations
 
@@ -16,73 +22,140 @@ import os
 import platform
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = Path(__file__).resolve().parent
+BUNDLED = ("efficientnet_lite0", "minilm_l6")
+SEQ_LEN = 128
+
+# Architecture sizes of the catalogue's text encoders, from their published config.json files (hidden size,
+# layers, heads, intermediate size, vocabulary): what sets their speed. Used with --backbones all only.
+TEXT_CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "minilm_l6": ("bert", dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)),
+    "distilbert_base": ("distilbert", {}),
+    "bert_base": ("bert", {}),
+    "roberta_base": ("roberta", dict(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1,
+                                     pad_token_id=1)),
+    "deberta_v3_base": ("deberta-v2", dict(vocab_size=128100, hidden_size=768, num_hidden_layers=12,
+                                           num_attention_heads=12, intermediate_size=3072, relative_attention=True,
+                                           max_relative_positions=-1, position_buckets=256,
+                                           norm_rel_ebd="layer_norm", share_att_key=True,
+                                           pos_att_type=["p2c", "c2p"], position_biased_input=False,
+                                           type_vocab_size=0)),
+    "xlm_roberta_base": ("xlm-roberta", dict(vocab_size=250002, max_position_embeddings=514, type_vocab_size=1,
+                                             pad_token_id=1)),
+    "biobert": ("bert", dict(vocab_size=28996)),
+    "biomedbert": ("bert", {}),
+    "scibert": ("bert", dict(vocab_size=31090)),
+    "clinicalbert": ("bert", dict(vocab_size=28996)),
+    "legalbert": ("bert", {}),
+    "finbert": ("bert", {}),
+}
 
 
-def _image_model(train: bool):
+def trainable_backbones() -> list[tuple[str, str]]:
+    """(id, modality) of every catalogue backbone this tool's engine trains."""
+    from tladvisor.advice.catalogue import load_catalogue
+
+    return [(b.id, b.modality) for b in load_catalogue()
+            if b.modality in ("image", "text") and not b.advice_only]
+
+
+def _image_parts(backbone: str, pretrained: bool) -> tuple[Any, int, int]:
+    from tladvisor.training.image_models import create_image_backbone
+
+    bb = create_image_backbone(backbone, pretrained=pretrained)
+    return bb.model, bb.num_features, int(bb.data_config["input_size"][-1])
+
+
+def _text_encoder(backbone: str, pretrained: bool) -> Any:
+    if pretrained:
+        from tladvisor.training.text_models import load_text_encoder
+
+        return load_text_encoder(backbone, max_length=SEQ_LEN).model
+    from transformers import AutoConfig, AutoModel
+
+    model_type, sizes = TEXT_CONFIGS[backbone]
+    return AutoModel.from_config(AutoConfig.for_model(model_type, **sizes))
+
+
+def build(backbone: str, modality: str, mode: str, pretrained: bool) -> tuple[Any, int]:
+    """(model, image side or 0) for `mode` in embed / lora / full, as the product builds it."""
     from peft import LoraConfig, get_peft_model
 
-    from tladvisor.training.image_models import ImageClassifier, create_image_backbone, lora_target_modules
+    if modality == "image":
+        from tladvisor.training.image_models import ImageClassifier, lora_target_modules
 
-    bb = create_image_backbone("efficientnet_lite0")
-    if not train:
-        return bb.model.eval()
-    model = ImageClassifier(bb.model, bb.num_features, 6)
-    targets = [f"backbone.{t}" for t in lora_target_modules(bb.model)]
+        net, features, side = _image_parts(backbone, pretrained)
+        if mode == "embed":
+            return net.eval(), side
+        model = ImageClassifier(net, features, 6)
+        if mode == "full":
+            return model, side
+        targets = [f"backbone.{t}" for t in lora_target_modules(net)]
+        return get_peft_model(model, LoraConfig(r=16, lora_alpha=16, modules_to_save=["classifier_head"],
+                                                target_modules=targets)), side
+    from tladvisor.training.text_models import TextClassifier
+    from tladvisor.training.text_models import lora_target_modules as text_targets
+
+    enc = _text_encoder(backbone, pretrained)
+    if mode == "embed":
+        return enc.eval(), 0
+    model = TextClassifier(enc, enc.config.hidden_size, 6)
+    if mode == "full":
+        return model, 0
     return get_peft_model(model, LoraConfig(r=16, lora_alpha=16, modules_to_save=["classifier_head"],
-                                            target_modules=targets))
+                                            target_modules=text_targets(model))), 0
 
 
-def _text_model(train: bool):
-    from peft import LoraConfig, get_peft_model
-
-    from tladvisor.training.text_models import TextClassifier, load_text_encoder, lora_target_modules
-
-    enc = load_text_encoder("minilm_l6", max_length=128)
-    if not train:
-        return enc.model.eval()
-    model = TextClassifier(enc.model, enc.hidden_size, 6)
-    return get_peft_model(model, LoraConfig(r=16, lora_alpha=16, modules_to_save=["classifier_head"],
-                                            target_modules=lora_target_modules(model)))
-
-
-def measure(kind: str, backbone: str, precision: str, n: int) -> float:
-    """Examples per second for `kind` ('embed' or 'train') on n synthetic examples."""
+def measure(backbone: str, modality: str, mode: str, precision: str, n: int, device: str,
+            pretrained: bool) -> float:
+    """Examples per second for `mode` ('embed', 'lora' or 'full') over n synthetic examples on `device`."""
     import torch
 
-    train = kind == "train"
-    model = _image_model(train) if backbone == "efficientnet_lite0" else _text_model(train)
+    model, side = build(backbone, modality, mode, pretrained)
+    model = model.to(device)
+    train = mode != "embed"
     batch = 32 if train else 64
-    if backbone == "efficientnet_lite0":
-        inputs = [{"x": torch.randn(min(batch, n - k), 3, 224, 224)} for k in range(0, n, batch)]
+    if modality == "image":
+        model = model.to(memory_format=torch.channels_last)
+        inputs = [{"x": torch.randn(min(batch, n - k), 3, side, side, device=device
+                                    ).contiguous(memory_format=torch.channels_last)} for k in range(0, n, batch)]
     else:
-        inputs = [{"input_ids": torch.randint(1000, 20000, (min(batch, n - k), 128)),
-                   "attention_mask": torch.ones(min(batch, n - k), 128, dtype=torch.long)} for k in range(0, n, batch)]
+        inputs = [{"input_ids": torch.randint(1000, 20000, (min(batch, n - k), SEQ_LEN), device=device),
+                   "attention_mask": torch.ones(min(batch, n - k), SEQ_LEN, dtype=torch.long, device=device)}
+                  for k in range(0, n, batch)]
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4) if train else None
-    use_bf16 = precision == "bf16"
+    dev_type = "cuda" if device.startswith("cuda") else "cpu"
 
     def step(b: dict) -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
-            if backbone == "efficientnet_lite0":
+        with torch.autocast(dev_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            if modality == "image":
                 out = model(b["x"])
             elif train:
                 out = model({"input_ids": b["input_ids"], "attention_mask": b["attention_mask"]})
             else:
                 out = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).last_hidden_state
         if train:
-            loss = out.float().mean() if out.dim() > 1 else out.float().sum()
-            loss.backward()
+            out.float().mean().backward()
             opt.step()
             opt.zero_grad()
 
-    step(inputs[0])  # warm-up (allocations, oneDNN kernels)
-    t0 = time.perf_counter()
+    sync: Callable[[], None] = torch.cuda.synchronize if dev_type == "cuda" else (lambda: None)
     with torch.set_grad_enabled(train):
+        for b in inputs[:3 if dev_type == "cuda" else 1]:  # warm-up: allocations, cuDNN / oneDNN kernel choice
+            step(b)
+        sync()
+        t0 = time.perf_counter()
         for b in inputs:
             step(b)
-    return n / (time.perf_counter() - t0)
+        sync()
+    seconds = time.perf_counter() - t0
+    del model, opt, inputs
+    if dev_type == "cuda":
+        torch.cuda.empty_cache()
+    return n / seconds
 
 
 def main() -> None:
@@ -92,30 +165,54 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=128, help="examples per measurement")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    ap.add_argument("--backbones", choices=("bundled", "all"), default="bundled")
+    ap.add_argument("--modes", default="embed,lora,full", help="comma list of embed, lora, full")
+    ap.add_argument("--out", default=None, help="result file stem under bench/results/")
     args = ap.parse_args()
-    native = cpu_has_fast_bf16()
+    gpu = args.device == "cuda"
+    if gpu and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA GPU is visible")
+    native = torch.cuda.is_bf16_supported() if gpu else cpu_has_fast_bf16()
     precisions = ["fp32", "bf16"] if native else ["fp32"]
-    rows = []
-    for backbone in ("efficientnet_lite0", "minilm_l6"):
-        for precision in precisions:
-            row = {"backbone": backbone, "compute": "cpu", "precision": precision,
-                   "embed_per_s": round(measure("embed", backbone, precision, args.n), 1),
-                   "train_per_s": round(measure("train", backbone, precision, args.n), 1)}
-            rows.append(row)
-            print(row, flush=True)
-    meta = {"command": f"python bench/throughput.py --n {args.n}", "cpu_threads": torch.get_num_threads(),
-            "native_bf16": native, "processor": platform.processor() or platform.machine(),
-            "date": time.strftime("%Y-%m-%d")}
+    pretrained = args.backbones == "bundled"
+    backbones = [b for b in trainable_backbones() if not pretrained or b[0] in BUNDLED]
+    modes = [m for m in args.modes.split(",") if m]
+    out_name = args.out or ("throughput_gpu" if gpu else "throughput")
+    compute = "single_gpu" if gpu else "cpu"
+    rows: list[dict[str, Any]] = []
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "throughput.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    lines = ["# Throughput of the bundled backbones (CPU)", "",
-             f"`{meta['command']}` ({meta['cpu_threads']} CPU threads, native bf16: {native}, {meta['date']}); "
-             "synthetic 224 px images / 128-token texts; embed = frozen forward (batch 64), train = LoRA "
-             "forward + backward + step (batch 32).", "",
-             "| backbone | precision | embed ex/s | LoRA train ex/s |", "|---|---|---|---|"]
-    lines += [f"| {r['backbone']} | {r['precision']} | {r['embed_per_s']} | {r['train_per_s']} |" for r in rows]
-    (out / "throughput.md").write_text("\n".join(lines) + "\n")
+    hardware = torch.cuda.get_device_name(0) if gpu else (platform.processor() or platform.machine())
+    meta = {"command": f"python bench/throughput.py --n {args.n} --device {args.device} --backbones "
+                       f"{args.backbones}", "device": hardware, "cpu_threads": torch.get_num_threads(),
+            "native_bf16": native, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
+            "weights": "bundled pretrained" if pretrained else "random (speed does not depend on weights)"}
+    for backbone, modality in backbones:
+        for precision in precisions:
+            row: dict[str, Any] = {"backbone": backbone, "compute": compute, "precision": precision}
+            for mode in modes:
+                try:
+                    row[f"{'train' if mode == 'lora' else mode}_per_s"] = round(
+                        measure(backbone, modality, mode, precision, args.n, args.device, pretrained), 1)
+                except Exception as exc:  # one architecture failing must not lose the others' rows
+                    row[f"{mode}_error"] = f"{type(exc).__name__}: {exc}"[:300]
+            rows.append(row)
+            print(row, flush=True)
+            # written after every row: a run stopped at its time limit keeps what it measured
+            (out / f"{out_name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    lines = [f"# Throughput of the catalogue's backbones ({'GPU' if gpu else 'CPU'})", "",
+             f"`{meta['command']}` on {hardware} ({meta['cpu_threads']} CPU threads, native bf16: {native}, torch "
+             f"{meta['torch']}, {meta['date']}); weights: {meta['weights']}. Synthetic inputs at each backbone's "
+             f"input size / {SEQ_LEN}-token texts, already on the device; embed = frozen forward (batch 64), "
+             "LoRA / full = forward + backward + AdamW step (batch 32). Examples per second.", "",
+             "| backbone | precision | embed | LoRA train | full train |", "|---|---|---|---|---|"]
+    lines += [f"| {r['backbone']} | {r['precision']} | {r.get('embed_per_s', '-')} | {r.get('train_per_s', '-')} | "
+              f"{r.get('full_per_s', '-')} |" for r in rows]
+    errors = [f"- {r['backbone']} {r['precision']}: {k} {v}" for r in rows for k, v in r.items() if k.endswith("_error")]
+    if errors:
+        lines += ["", "Failed measurements:", *errors]
+    (out / f"{out_name}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,35 @@ def test_hub_only_backbone_offline_names_bundled_alternative():
         create_image_backbone("no_such_net_xyz")
 
 
+def _trainable_image_backbones() -> list[str]:
+    from tladvisor.advice.catalogue import load_catalogue
+
+    return [b.id for b in load_catalogue() if b.modality == "image" and b.source == "timm" and not b.advice_only]
+
+
+@pytest.mark.parametrize("backbone", _trainable_image_backbones())
+def test_every_catalogue_image_backbone_builds_classifies_and_takes_lora(backbone):
+    """Each image backbone the advisor can recommend builds (random weights: the Hub is off), returns features of
+    the width the head expects (MobileNetV3's conv head once broke this), takes a chosen resolution (DINOv2's
+    518 px ViT once rejected 224) and carries LoRA adapters through a training step."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from tladvisor.training.image_models import ImageClassifier, create_image_backbone, lora_target_modules
+
+    bb = create_image_backbone(backbone, resolution=112, pretrained=False)
+    assert bb.data_config["input_size"] == (3, 112, 112)
+    model = ImageClassifier(bb.model, bb.num_features, 3)
+    targets = [f"backbone.{t}" for t in lora_target_modules(bb.model)]
+    model = get_peft_model(model, LoraConfig(r=4, lora_alpha=4, modules_to_save=["classifier_head"],
+                                             target_modules=targets))
+    logits = model(torch.randn(2, 3, 112, 112))
+    assert logits.shape == (2, 3)
+    torch.nn.functional.cross_entropy(logits, torch.tensor([0, 2])).backward()
+    tuned = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is not None]
+    assert any("lora_" in n for n in tuned) and any("classifier_head" in n for n in tuned)
+
+
 def test_linear_probe_beats_chance_and_caches_features(data, tmp_path):
     from tladvisor.training.trainer import train
 

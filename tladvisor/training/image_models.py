@@ -75,6 +75,9 @@ def create_image_backbone(backbone: str, *, resolution: Optional[int] = None, ke
     if not timm.is_model(arch):
         raise BackboneUnavailableError(f"unknown backbone '{backbone}': not a catalogue id nor a timm model name")
     model: nn.Module
+    # ViTs fix their input size at construction (DINOv2: 518 px); a chosen resolution must reach the model, whose
+    # position embeddings timm resamples, or the first forward fails. CNNs take any size and no such argument.
+    size_kw = {"img_size": resolution} if resolution and _fixed_input_size(name) else {}
     if pretrained and arch in BUNDLED_IMAGE:
         model = timm.create_model(arch, pretrained=False)
         weights_id = _load_bundled_lite0(model)
@@ -84,21 +87,34 @@ def create_image_backbone(backbone: str, *, resolution: Optional[int] = None, ke
                 f"backbone '{backbone}' ({name}) needs its weights from the Hugging Face Hub, which is switched off "
                 f"(HF_HUB_OFFLINE=1); bundled offline alternatives: efficientnet_lite0 (tf_efficientnet_lite0)")
         try:
-            model = timm.create_model(name, pretrained=True)
+            model = timm.create_model(name, pretrained=True, **size_kw)
         except Exception as exc:  # network, missing weights, ...
             raise BackboneUnavailableError(f"backbone '{backbone}' ({name}): weights could not be loaded ({exc}); "
                                            "bundled offline alternative: efficientnet_lite0") from exc
         weights_id = f"timm:{name}"
     else:
-        model = timm.create_model(arch, pretrained=False)
+        model = timm.create_model(arch, pretrained=False, **size_kw)
         weights_id = f"random:{arch}"
     if not keep_classifier:
         model.reset_classifier(0)
     cfg = resolve_data_config({}, model=model)
     if resolution:
         cfg["input_size"] = (3, resolution, resolution)
-    return ImageBackbone(model=model, arch=arch, weights_id=weights_id, num_features=model.num_features,
-                         data_config=cfg)
+    # MobileNetV3 and similar put a conv head after the pooling: its width (head_hidden_size), not
+    # num_features, is what forward() returns once the classifier is removed.
+    width = int(getattr(model, "head_hidden_size", None) or model.num_features)
+    return ImageBackbone(model=model, arch=arch, weights_id=weights_id, num_features=width, data_config=cfg)
+
+
+def _fixed_input_size(name: str) -> bool:
+    """Whether timm's pretrained config marks the model's input size as fixed (ViT-style patch embedding)."""
+    from timm.models import get_pretrained_cfg
+
+    try:
+        cfg = get_pretrained_cfg(name)
+    except Exception:  # an architecture timm has no pretrained config for
+        return False
+    return bool(cfg and cfg.fixed_input_size)
 
 
 class ImageClassifier(nn.Module):
