@@ -52,6 +52,9 @@ TEXT_CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "legalbert": ("bert", {}),
     "finbert": ("bert", {}),
 }
+# BERT-base models that differ from bert_base only in vocabulary: the same speed, so measured once (the estimate
+# takes the measured backbone of the nearest size).
+SAME_AS_BERT_BASE = ("biobert", "biomedbert", "scibert", "clinicalbert", "legalbert", "finbert")
 
 
 def trainable_backbones() -> list[tuple[str, str]]:
@@ -109,9 +112,10 @@ def build(backbone: str, modality: str, mode: str, pretrained: bool) -> tuple[An
                                             target_modules=text_targets(model))), 0
 
 
-def measure(backbone: str, modality: str, mode: str, precision: str, n: int, device: str,
-            pretrained: bool) -> float:
-    """Examples per second for `mode` ('embed', 'lora' or 'full') over n synthetic examples on `device`."""
+def measure(backbone: str, modality: str, mode: str, precisions: list[str], n: int, device: str,
+            pretrained: bool) -> dict[str, float]:
+    """Examples per second for `mode` ('embed', 'lora' or 'full') over n synthetic examples on `device`, per
+    precision (one model built, each precision timed after its own warm-up)."""
     import torch
 
     model, side = build(backbone, modality, mode, pretrained)
@@ -129,7 +133,7 @@ def measure(backbone: str, modality: str, mode: str, precision: str, n: int, dev
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4) if train else None
     dev_type = "cuda" if device.startswith("cuda") else "cpu"
 
-    def step(b: dict) -> None:
+    def step(b: dict, precision: str) -> None:
         with torch.autocast(dev_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
             if modality == "image":
                 out = model(b["x"])
@@ -143,19 +147,21 @@ def measure(backbone: str, modality: str, mode: str, precision: str, n: int, dev
             opt.zero_grad()
 
     sync: Callable[[], None] = torch.cuda.synchronize if dev_type == "cuda" else (lambda: None)
-    with torch.set_grad_enabled(train):
-        for b in inputs[:3 if dev_type == "cuda" else 1]:  # warm-up: allocations, cuDNN / oneDNN kernel choice
-            step(b)
-        sync()
-        t0 = time.perf_counter()
-        for b in inputs:
-            step(b)
-        sync()
-    seconds = time.perf_counter() - t0
+    speeds = {}
+    for precision in precisions:
+        with torch.set_grad_enabled(train):
+            for b in inputs[:3 if dev_type == "cuda" else 1]:  # warm-up: allocations, cuDNN / oneDNN kernels
+                step(b, precision)
+            sync()
+            t0 = time.perf_counter()
+            for b in inputs:
+                step(b, precision)
+            sync()
+        speeds[precision] = n / (time.perf_counter() - t0)
     del model, opt, inputs
     if dev_type == "cuda":
         torch.cuda.empty_cache()
-    return n / seconds
+    return speeds
 
 
 def main() -> None:
@@ -168,6 +174,8 @@ def main() -> None:
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--backbones", choices=("bundled", "all"), default="bundled")
     ap.add_argument("--modes", default="embed,lora,full", help="comma list of embed, lora, full")
+    ap.add_argument("--only", default="", help="comma list of backbone ids (default: all of --backbones)")
+    ap.add_argument("--results", default=str(HERE / "results"), help="folder the result files go to")
     ap.add_argument("--out", default=None, help="result file stem under bench/results/")
     args = ap.parse_args()
     gpu = args.device == "cuda"
@@ -176,31 +184,36 @@ def main() -> None:
     native = torch.cuda.is_bf16_supported() if gpu else cpu_has_fast_bf16()
     precisions = ["fp32", "bf16"] if native else ["fp32"]
     pretrained = args.backbones == "bundled"
-    backbones = [b for b in trainable_backbones() if not pretrained or b[0] in BUNDLED]
+    backbones = [b for b in trainable_backbones()
+                 if (b[0] in BUNDLED if pretrained else b[0] not in SAME_AS_BERT_BASE)
+                 and (not args.only or b[0] in args.only.split(","))]
     modes = [m for m in args.modes.split(",") if m]
     out_name = args.out or ("throughput_gpu" if gpu else "throughput")
     compute = "single_gpu" if gpu else "cpu"
     rows: list[dict[str, Any]] = []
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
     hardware = torch.cuda.get_device_name(0) if gpu else (platform.processor() or platform.machine())
     meta = {"command": f"python bench/throughput.py --n {args.n} --device {args.device} --backbones "
                        f"{args.backbones}", "device": hardware, "cpu_threads": torch.get_num_threads(),
             "native_bf16": native, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
             "weights": "bundled pretrained" if pretrained else "random (speed does not depend on weights)"}
     for backbone, modality in backbones:
-        for precision in precisions:
-            row: dict[str, Any] = {"backbone": backbone, "compute": compute, "precision": precision}
-            for mode in modes:
-                try:
-                    row[f"{'train' if mode == 'lora' else mode}_per_s"] = round(
-                        measure(backbone, modality, mode, precision, args.n, args.device, pretrained), 1)
-                except Exception as exc:  # one architecture failing must not lose the others' rows
+        by_precision: dict[str, dict[str, Any]] = {
+            p: {"backbone": backbone, "compute": compute, "precision": p} for p in precisions}
+        for mode in modes:
+            key = "train" if mode == "lora" else mode
+            try:
+                for p, speed in measure(backbone, modality, mode, precisions, args.n, args.device,
+                                        pretrained).items():
+                    by_precision[p][f"{key}_per_s"] = round(speed, 1)
+            except Exception as exc:  # one architecture failing must not lose the others' rows
+                for row in by_precision.values():
                     row[f"{mode}_error"] = f"{type(exc).__name__}: {exc}"[:300]
-            rows.append(row)
-            print(row, flush=True)
-            # written after every row: a run stopped at its time limit keeps what it measured
-            (out / f"{out_name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+        rows.extend(by_precision.values())
+        print(*by_precision.values(), sep="\n", flush=True)
+        # written after every backbone: a run stopped at its time limit keeps what it measured
+        (out / f"{out_name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     lines = [f"# Throughput of the catalogue's backbones ({'GPU' if gpu else 'CPU'})", "",
              f"`{meta['command']}` on {hardware} ({meta['cpu_threads']} CPU threads, native bf16: {native}, torch "
              f"{meta['torch']}, {meta['date']}); weights: {meta['weights']}. Synthetic inputs at each backbone's "

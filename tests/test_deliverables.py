@@ -175,7 +175,9 @@ def test_advise_json_carries_the_estimate_per_compute_kind():
     data = rec.model_dump(mode="json")
     assert set(data["estimate"]) == {"cpu", "single_gpu", "multi_gpu"}
     cpu = data["estimate"]["cpu"]
-    assert cpu["seconds"] > 0 and [s["strategy"] for s in cpu["stages"]] == [s.strategy for s in rec.plan]
+    assert cpu["seconds"] > 0 and [s["strategy"] for s in cpu["stages"]] == [s.strategy for s in rec.plan] + ["setup"]
+    gpu = data["estimate"]["single_gpu"]
+    assert gpu["basis"].startswith("measured on one NVIDIA H200") and gpu["seconds"] < cpu["seconds"]
     assert cpu["cost"] == pytest.approx(cpu["seconds"] / 3600 * 2.0, abs=0.01)
     assert scoping_summary_markdown(rec).count(rec.own_estimate.text) >= 2  # client page and appendix agree
 

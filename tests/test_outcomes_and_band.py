@@ -110,3 +110,28 @@ def test_band_model_point_follows_the_data():
     assert bm.band(more)[1] > bm.band(f)[1]
     lo, point, hi = bm.band(f)
     assert 0.1 <= lo < point < hi <= 1.0
+
+
+def test_gpu_estimates_are_measured_per_backbone_and_say_what_they_assume():
+    """Every trainable catalogue backbone has a measured one-GPU row; a same-size backbone without its own CPU
+    row borrows the nearest measured one, scaled; multi-GPU is quoted as one GPU's upper bound."""
+    from tladvisor.advice.advisor import advise
+    from tladvisor.advice.brief import ProjectBrief
+    from tladvisor.advice.catalogue import load_catalogue
+    from tladvisor.advice.estimate import estimates, stage_seconds, throughput
+
+    for b in load_catalogue():
+        if b.modality in ("image", "text") and not b.advice_only:
+            speed = throughput(b.id, b.modality, "single_gpu")
+            assert speed is not None and speed.embed_per_s > 0 and speed.full_per_s
+            assert speed.scale == 1.0  # measured (or the same architecture), never scaled on a GPU
+    bert_cpu = throughput("finbert", "text", "cpu")
+    assert bert_cpu.measured_backbone == "minilm_l6" and bert_cpu.scale > 4  # 110M vs 22.7M parameters
+    lite0 = throughput("efficientnet_lite0", "image", "cpu")
+    assert stage_seconds("full", 1000, lite0, 1) > stage_seconds("lora", 1000, lite0, 1)  # measured, not assumed
+    rec = advise(ProjectBrief(task="text-classification", classes=20, per_class=200, compute="multi_gpu"))
+    est = estimates(rec)
+    assert est["single_gpu"].seconds < est["cpu"].seconds / 5
+    assert est["multi_gpu"].seconds == est["single_gpu"].seconds
+    assert "No multi-GPU machine was measured" in " ".join(est["multi_gpu"].notes)
+    assert "tokenising" in " ".join(est["single_gpu"].notes)

@@ -338,6 +338,9 @@ def test_a_time_budget_sizes_the_plan_and_stops_fine_tuning(data, tmp_path):
     assert big.epochs < 15 and big.estimate_s <= 600 and "cut from 15" in big.notes[0]
     tiny = fit_to_budget("image", "efficientnet_lite0", 50000, ["linear_probe", "lora"], 15, 10)
     assert tiny.plan == ["linear_probe"] and "lora dropped" in tiny.notes[0]
+    # on a GPU (the hardware the run detects) the same plan fits whole, from the GPU's measured speed
+    gpu = fit_to_budget("image", "efficientnet_lite0", 5000, ["linear_probe", "lora"], 15, 10, compute="single_gpu")
+    assert gpu.epochs == 15 and gpu.plan == ["linear_probe", "lora"] and gpu.estimate_s < 400
     sized, _ = budget_config(cfg(data, tmp_path / "x", strategy="auto", plan=["linear_probe", "lora"]), 50000, 10)
     assert sized.stages() == ["linear_probe"] and sized.budget_minutes == 10
     # a budget far below what 20 LoRA epochs need: the run ends early, says why, and still has a model

@@ -238,8 +238,10 @@ def _config_for_training(args: argparse.Namespace) -> Any:
 
     if args.budget is not None and not 0 <= args.budget < float("inf"):
         raise CliError(f"--budget {args.budget:g}: give minutes (0 = no limit)")
-    budget = args.budget if args.budget is not None else default_budget_minutes(_has_gpu())
-    config, sized = budget_config(config, n, budget or None, epochs_given=args.epochs is not None)
+    gpu = _has_gpu()
+    budget = args.budget if args.budget is not None else default_budget_minutes(gpu)
+    config, sized = budget_config(config, n, budget or None, epochs_given=args.epochs is not None,
+                                  compute="single_gpu" if gpu else "cpu")
     plan = (" -> ".join(config.stages()) + f" (fine-tuning at most {config.epochs} epochs)"
             if task != "tabular-classification" else "gradient boosting")
     what = "entity types" if task == "ner" else "classes"

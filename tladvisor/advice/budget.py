@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Optional
 
 from pydantic import BaseModel, Field
 
-from tladvisor.advice.estimate import duration_text, stage_seconds, throughput
+from tladvisor.advice.estimate import duration_text, setup_seconds, stage_seconds, throughput
 
 if TYPE_CHECKING:
     from tladvisor.schemas import TrainConfig
@@ -48,16 +48,19 @@ def default_budget_minutes(has_gpu: bool) -> Optional[float]:
 
 
 def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str], epochs: int,
-                  budget_min: Optional[float], precision: str = "fp32", train_share: float = 0.72) -> BudgetPlan:
-    """The plan with its fine-tuning epochs cut so the whole run's estimate fits `budget_min`; a fine-tuning
-    stage that cannot get MIN_FINE_TUNE_EPOCHS is dropped. Without a budget or a throughput row: unchanged."""
-    speed = throughput(backbone, modality, "cpu", precision)
+                  budget_min: Optional[float], precision: str = "fp32", train_share: float = 0.72,
+                  compute: str = "cpu") -> BudgetPlan:
+    """The plan with its fine-tuning epochs cut so the whole run's estimate (its setup included) fits
+    `budget_min` on `compute` (the detected hardware); a fine-tuning stage that cannot get MIN_FINE_TUNE_EPOCHS
+    is dropped. Without a budget or a throughput row: unchanged."""
+    speed = throughput(backbone, modality, compute, precision)
     budget_s = budget_min * 60 if budget_min else None
     if speed is None or n_examples <= 0:
         return BudgetPlan(budget_s=budget_s, plan=plan, epochs=epochs,
                           notes=["no measured throughput for this backbone: the budget is enforced while training"]
                           if budget_s else [])
     probe_s = stage_seconds("linear_probe", n_examples, speed, 0) if "linear_probe" in plan else 0.0
+    probe_s += setup_seconds(compute)
     per_epoch = stage_seconds("lora", n_examples, speed, 1, train_share)
     tuned = [s for s in plan if s in FINE_TUNING]
 
@@ -77,23 +80,32 @@ def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str]
                      "(raise the budget to fine-tune)")
         return BudgetPlan(budget_s=budget_s, plan=kept, epochs=epochs, estimate_s=round(probe_s, 1), notes=notes)
     notes.append(f"fine-tuning epochs cut from {epochs} to {fit} to fit the {budget_min:g}-minute budget "
-                 f"({duration_text(per_epoch)} per epoch on the measured CPU)")
+                 f"({duration_text(per_epoch)} per epoch on the measured {'CPU' if compute == 'cpu' else 'GPU'})")
     return BudgetPlan(budget_s=budget_s, plan=plan, epochs=max(1, fit), estimate_s=round(total(max(1, fit), tuned), 1),
                       notes=notes)
 
 
+def _precision(precision: str, compute: str) -> str:
+    """The throughput row a run's precision setting reads: auto is bf16 on a GPU, fp32 (the slower) on a CPU."""
+    if precision in ("bf16", "fp32"):
+        return precision
+    return "fp32" if compute == "cpu" else "bf16"
+
+
 def budget_config(config: "TrainConfig", n_examples: int, budget_min: Optional[float],
-                  epochs_given: bool = False) -> tuple["TrainConfig", BudgetPlan]:
-    """`config` sized to the budget: an `auto` plan may lose a fine-tuning stage, and the fine-tuning epochs are
-    cut unless the user gave them (`epochs_given`); the budget is recorded for the trainer to enforce."""
+                  epochs_given: bool = False, compute: str = "cpu") -> tuple["TrainConfig", BudgetPlan]:
+    """`config` sized to the budget on `compute` (cpu or single_gpu: the hardware the run will use): an `auto`
+    plan may lose a fine-tuning stage, and the fine-tuning epochs are cut unless the user gave them
+    (`epochs_given`); the budget is recorded for the trainer to enforce."""
     if config.modality == "tabular":
         return config, BudgetPlan(budget_s=budget_min * 60 if budget_min else None, plan=config.stages(),
                                   epochs=config.epochs)
     if not budget_min:  # no limit: the estimate still shows
         return config, fit_to_budget(config.modality, config.backbone, n_examples, config.stages(), config.epochs,
-                                     None, "bf16" if config.precision == "bf16" else "fp32")
+                                     None, _precision(config.precision, compute), compute=compute)
     plan = fit_to_budget(config.modality, config.backbone, n_examples, config.stages(), config.epochs, budget_min,
-                         "bf16" if config.precision == "bf16" else "fp32", 1 - config.test_fraction - config.val_fraction)
+                         _precision(config.precision, compute), 1 - config.test_fraction - config.val_fraction,
+                         compute)
     update: dict = {"budget_minutes": budget_min}
     if config.strategy == "auto" and plan.plan != config.plan:
         update["plan"] = plan.plan

@@ -2,11 +2,14 @@
 
 Seconds per stage: the linear probe embeds every example once and fits its head; a fine-tuning stage runs
 its epochs over the training share and validates each epoch. Epoch counts are the plan's maximum, so the
-figure is an upper bound (early stopping often ends sooner). Pure Python: no torch import.
+figure is an upper bound (early stopping often ends sooner). Per backbone and compute kind the model-only speed
+is measured (CPU: the bundled backbones; one GPU: every trainable backbone); on a GPU the image data loader
+caps it (`pipeline:` rows, measured end to end). Pure Python: no torch import.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -20,7 +23,24 @@ if TYPE_CHECKING:  # the Recommendation holds Estimates, so only the type is imp
 
 _FINE_TUNE = ("lora", "partial", "progressive", "full")
 COMPUTE_KINDS = ("cpu", "single_gpu", "multi_gpu")
-_MEASURED_FOR = {"image": "efficientnet_lite0", "text": "minilm_l6"}
+_MODALITIES = ("image", "text")
+# the precision a run picks by default (precision=auto): bf16 on any GPU this estimate has rows for; on a CPU
+# it depends on the client's processor, so the slower fp32 figure is quoted
+DEFAULT_PRECISION = {"cpu": "fp32", "single_gpu": "bf16", "multi_gpu": "bf16"}
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Examples per second of one backbone on one compute kind: frozen embedding, LoRA training and full
+    fine-tuning (None where only LoRA was measured), the factor the measured backbone is scaled by for this
+    one (1.0 for its own row), and where the figures come from."""
+
+    embed_per_s: float
+    train_per_s: float
+    full_per_s: Optional[float] = None
+    scale: float = 1.0
+    measured_backbone: str = ""
+    capped_by: str = ""
 
 
 class StageEstimate(BaseModel):
@@ -81,90 +101,163 @@ def _row(backbone: str, compute: str, precision: str) -> Optional[dict[str, Any]
     return None
 
 
-def throughput(backbone: str, modality: str, compute: str = "cpu", precision: str = "fp32"
-               ) -> Optional[tuple[float, float, float]]:
-    """(embed examples/s, train examples/s, slowdown factor) for a backbone: its own measured row, else the
-    modality's measured backbone scaled by parameter count; None when neither is known."""
-    row = _row(backbone, compute, precision)
-    if row is not None:
-        return float(row["embed_per_s"]), float(row["train_per_s"]), 1.0
-    measured = _MEASURED_FOR.get(modality)
-    row = _row(measured, compute, precision) if measured else None
-    if row is None:
-        return None
+def _params(backbone: str) -> Optional[float]:
     try:
-        scale = max(1.0, get_backbone(backbone).params_m / get_backbone(measured).params_m)
-    except Exception:  # a timm / Hub name outside the catalogue: no size to scale by
+        return float(get_backbone(backbone).params_m) or None
+    except Exception:  # a timm / Hub name outside the catalogue: no size to compare
         return None
-    return float(row["embed_per_s"]), float(row["train_per_s"]), scale
 
 
-def stage_seconds(strategy: str, examples: int, speed: tuple[float, float, float], epochs: int,
+def _nearest_measured(backbone: str, modality: str, compute: str, precision: str) -> Optional[dict[str, Any]]:
+    """The measured row of the same modality whose backbone is closest in parameter count (log scale)."""
+    import math
+
+    size = _params(backbone)
+    if size is None:
+        return None
+    rows = []
+    for row in _table().get("rows", []):
+        other = _params(row["backbone"]) if row["compute"] == compute and row["precision"] == precision else None
+        if other and get_backbone(row["backbone"]).modality == modality:
+            rows.append((abs(math.log(size / other)), row))
+    return min(rows, key=lambda r: r[0])[1] if rows else None
+
+
+def _pipeline_cap(modality: str, compute: str) -> Optional[dict[str, Any]]:
+    """The end-to-end ceiling the data loader puts on a compute kind (measured with `tladvisor train`)."""
+    for row in _table().get("pipeline", []):
+        if row["modality"] == modality and row["compute"] == compute:
+            return row
+    return None
+
+
+def throughput(backbone: str, modality: str, compute: str = "cpu", precision: Optional[str] = None
+               ) -> Optional[Speed]:
+    """A backbone's speed on `compute`: its own measured row, else the measured backbone of the same modality
+    nearest in size, scaled by parameter count; capped by the measured data-loader ceiling where there is one.
+    None when nothing usable is measured. `precision` defaults to what a run picks on that compute kind."""
+    precision = precision or DEFAULT_PRECISION.get(compute, "fp32")
+    row = _row(backbone, compute, precision)
+    scale = 1.0
+    if row is None:
+        row = _nearest_measured(backbone, modality, compute, precision)
+        if row is None:
+            return None
+        scale = max(1.0, (_params(backbone) or 0) / _params(row["backbone"]))
+    embed, train = float(row["embed_per_s"]) / scale, float(row["train_per_s"]) / scale
+    full = float(row["full_per_s"]) / scale if row.get("full_per_s") else None
+    cap, capped = _pipeline_cap(modality, compute), ""
+    if cap is not None:
+        limited = (float(cap["embed_per_s"]) < embed or float(cap["train_per_s"]) < train
+                   or (full is not None and float(cap.get("full_per_s", cap["train_per_s"])) < full))
+        embed, train = min(embed, float(cap["embed_per_s"])), min(train, float(cap["train_per_s"]))
+        full = min(full, float(cap.get("full_per_s", cap["train_per_s"]))) if full is not None else None
+        capped = "the image data loader (decoding and resizing), measured end to end" if limited else ""
+    return Speed(embed, train, full, scale, row["backbone"], capped)
+
+
+def setup_seconds(compute: str) -> float:
+    """A run's fixed cost outside its stages on `compute` (start-up, checking and splitting the data, loading the
+    model, evaluating, writing the report), measured; 0 where it is not."""
+    setup = (_table().get("assumptions", {}).get("setup_s") or {})
+    return float(setup.get("single_gpu" if compute == "multi_gpu" else compute, 0.0))
+
+
+def stage_seconds(strategy: str, examples: int, speed: Speed, epochs: int,
                   train_share: Optional[float] = None) -> Optional[float]:
     """Seconds for one stage on `examples` at `speed` (from `throughput`): the probe embeds every example once and
-    fits its head; a fine-tuning stage runs `epochs` over the training share and validates each epoch. None for a
-    stage with no throughput model (advice-only stages)."""
-    embed_per_s, train_per_s, scale = speed
+    fits its head; a fine-tuning stage runs `epochs` over the training share and validates each epoch. Partial,
+    progressive and full updates use the measured full fine-tuning speed where there is one. None for a stage
+    with no throughput model (advice-only stages)."""
     ratios = _table().get("assumptions", {})
     if strategy == "linear_probe":
-        return examples / embed_per_s * scale * (1 + float(ratios.get("head_fit_share", 0.3)))
+        return examples / speed.embed_per_s * (1 + float(ratios.get("head_fit_share", 0.3)))
     if strategy not in _FINE_TUNE:
         return None
     share = float(ratios.get("train_share", 0.72)) if train_share is None else train_share
-    factor = 1.0 if strategy == "lora" else float(ratios.get("full_update_factor", 1.2))
-    per_epoch = examples * share / train_per_s * scale * factor
-    per_epoch += examples * (1 - share) / 2 / embed_per_s * scale  # the validation pass
+    if strategy == "lora":
+        rate = speed.train_per_s
+    elif speed.full_per_s:
+        rate = speed.full_per_s
+    else:
+        rate = speed.train_per_s / float(ratios.get("full_update_factor", 1.2))
+    per_epoch = examples * share / rate
+    per_epoch += examples * (1 - share) / 2 / speed.embed_per_s  # the validation pass
     return per_epoch * epochs
 
 
-def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: str = "fp32",
+def _machine(compute: str) -> dict[str, Any]:
+    return (_table().get("measured") or {}).get(compute) or {}
+
+
+def _basis(backbone: str, compute: str, speed: Speed) -> str:
+    machine = _machine(compute)
+    where = f"measured on {machine.get('machine', compute)} ({machine.get('command', 'bench/throughput.py')})"
+    if speed.measured_backbone == backbone:
+        return where
+    other = get_backbone(speed.measured_backbone).name
+    if speed.scale > 1.0:
+        return f"scaled from {other} ({where}) by parameter count (x{speed.scale:.1f}; rough)"
+    return f"{other}, the nearest measured backbone in size ({where}); rough"
+
+
+def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: Optional[str] = None,
              price_per_hour: Optional[float] = None) -> Estimate:
-    """Seconds per stage of `rec`'s plan on `compute` (the brief's, by default)."""
+    """Seconds per stage of `rec`'s plan on `compute` (the brief's, by default), at the precision a run picks
+    there unless `precision` says otherwise."""
     brief = rec.brief
     compute = compute or brief.compute
     examples = int(brief.total or (brief.per_class or 0) * (brief.classes or 0))
     est = Estimate(compute=compute, backbone=rec.primary.id, examples=examples, price_per_hour=price_per_hour)
-    if rec.modality not in _MEASURED_FOR:
+    if rec.modality not in _MODALITIES:
         est.notes.append("Gradient boosting on tables trains in seconds to minutes on a CPU; no throughput table "
                          "is needed for it.")
         return est
     if examples <= 0:
         est.notes.append("The data volume is not known yet.")
         return est
-    speed = throughput(rec.primary.id, rec.modality, compute, precision)
+    # no multi-GPU machine has been measured: one GPU's speed is the upper bound (data-parallel training
+    # divides the fine-tuning time by up to the number of GPUs)
+    measured_on = "single_gpu" if compute == "multi_gpu" else compute
+    speed = throughput(rec.primary.id, rec.modality, measured_on, precision)
     if speed is None and compute != "cpu":
-        cpu = estimate(rec, "cpu", precision, price_per_hour)  # the only measured kind so far
+        cpu = estimate(rec, "cpu", None, price_per_hour)
         cpu.compute = compute
         cpu.basis = (f"upper bound from the CPU measurement; no {compute.replace('_', ' ')} throughput is "
-                     "measured yet")
+                     "measured for this backbone")
         cpu.notes.insert(0, "A GPU trains far faster than this CPU figure, which is an upper bound.")
         return cpu
     if speed is None:
         est.notes.append("No CPU throughput is measured for this modality.")
         return est
-    measured = _MEASURED_FOR[rec.modality]
-    if _row(rec.primary.id, compute, precision) is None and rec.primary.id != measured:
-        est.basis = (f"scaled from the measured {get_backbone(measured).name} by parameter count "
-                     f"(x{speed[2]:.1f}; rough)")
-    else:
-        est.basis = f"measured ({_table().get('measured', {}).get('command', 'bench/throughput.py')})"
+    est.basis = _basis(rec.primary.id, measured_on, speed)
     epochs = rec.hyperparams.epochs or 15
     for stage in rec.plan:
         seconds = stage_seconds(stage.strategy, examples, speed, epochs)
         if seconds is not None:
             est.stages.append(StageEstimate(strategy=stage.strategy, seconds=round(seconds, 1),
                                             epochs=epochs if stage.strategy in _FINE_TUNE else None))
+    if setup_seconds(measured_on):
+        est.stages.append(StageEstimate(strategy="setup", seconds=setup_seconds(measured_on)))
     est.seconds = round(sum(s.seconds for s in est.stages), 1)
     if price_per_hour is not None:
         est.cost = round(est.seconds / 3600 * price_per_hour, 2)
-    machine = _table().get("measured", {}).get("machine", "")
+    if compute == "multi_gpu":
+        est.notes.append("No multi-GPU machine was measured: this is one GPU's time, an upper bound; data-parallel "
+                         "training on N GPUs divides the fine-tuning time by up to N.")
+    if speed.capped_by:
+        est.notes.append(f"On this hardware the model is faster than {speed.capped_by}, so the loader's "
+                         "speed is used.")
+    elif compute != "cpu" and rec.modality == "text":
+        est.notes.append("Model speed only: tokenising the texts is not included (it is fast next to training).")
+    machine = _machine(measured_on).get("machine", "")
     est.notes.append(f"Measured on {machine}; fine-tuning epochs are the plan's maximum (early stopping often "
                      "ends sooner), so treat it as an upper bound." if machine else
                      "Fine-tuning epochs are the plan's maximum, so treat it as an upper bound.")
     return est
 
 
-def estimates(rec: "Recommendation", precision: str = "fp32",
+def estimates(rec: "Recommendation", precision: Optional[str] = None,
               price_per_hour: Optional[float] = None) -> dict[str, Estimate]:
     """The plan's estimate on every compute kind (cpu, single_gpu, multi_gpu), keyed by kind."""
     return {kind: estimate(rec, kind, precision, price_per_hour) for kind in COMPUTE_KINDS}

@@ -295,7 +295,8 @@ class DialogueManager:
         if est.seconds is None:
             return " ".join(est.notes) or "I have no measured throughput for this kind of project yet."
         names = {"linear_probe": "linear probe", "lora": "LoRA", "partial": "partial unfreezing",
-                 "progressive": "progressive unfreezing", "full": "full fine-tuning"}
+                 "progressive": "progressive unfreezing", "full": "full fine-tuning",
+                 "setup": "setup and evaluation"}
         stages = "; ".join(f"{names.get(s.strategy, s.strategy)} {duration_text(s.seconds)}"
                            + (f" ({s.epochs} epochs at most)" if s.epochs else "") for s in est.stages)
         where = {"cpu": "on a CPU", "single_gpu": "on one GPU", "multi_gpu": "on several GPUs"}[est.compute]

@@ -122,10 +122,15 @@ class ImageClassifier(nn.Module):
 
     def __init__(self, backbone: nn.Module, num_features: int, num_classes: int):
         super().__init__()
-        self.backbone = backbone
+        # Convolutions run faster on channels-last tensors (measured on 2 CPU cores with EfficientNet-Lite0: LoRA
+        # training +29% in bf16, full fine-tuning +60% in fp32); ViTs have no convolution to gain from.
+        self.channels_last = any(isinstance(m, nn.Conv2d) and m.kernel_size != m.stride for m in backbone.modules())
+        self.backbone = backbone.to(memory_format=torch.channels_last) if self.channels_last else backbone
         self.classifier_head = nn.Linear(num_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.classifier_head(self.backbone(x))
 
 

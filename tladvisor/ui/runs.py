@@ -134,7 +134,10 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
     from tladvisor.advice.budget import budget_config
 
     config = rec.to_train_config(upload, strategy=strategy, backbone=backbone or None, out_dir=out_dir, **overrides)
-    config, sized = budget_config(config, n, budget or None, epochs_given=bool(epochs))
+    import torch
+
+    config, sized = budget_config(config, n, budget or None, epochs_given=bool(epochs),
+                                  compute="single_gpu" if torch.cuda.is_available() else "cpu")
     return rec, config, sized
 
 
