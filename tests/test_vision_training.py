@@ -351,3 +351,69 @@ def test_a_time_budget_sizes_the_plan_and_stops_fine_tuning(data, tmp_path):
     assert res.metrics["budget"]["notes"] and "budget" in res.message
     assert "Time budget 0.1 min" in (Path(res.run_dir) / "README.md").read_text()
     assert res.metrics["accuracy"] > 0.5
+
+
+def test_fine_tuning_augmentation_keeps_the_frame_and_never_invents_colour(tmp_path):
+    """Grayscale inspection images get crops that keep most of the frame, flips both ways and quarter turns;
+    a grayscale image stays gray after the jitter; colour photos get horizontal flips only; timm's recipe is
+    there on request."""
+    import torch
+    from PIL import Image
+
+    from tladvisor.training.image_task import ImageTask, QuarterTurn
+
+    gray = make_image_folder(tmp_path / "gray", per_class=4, seed=3)  # imagegen writes RGB PNGs of gray content
+    for p in gray.rglob("*.png"):
+        Image.open(p).convert("L").save(p)
+    task = ImageTask(cfg(gray, tmp_path / "r1"), tmp_path / "r1")
+    task.prepare_data()
+    task.build_model()
+    assert task.grayscale and task.augmentation() == "inspection"
+    t = task.train_transform()
+    names = [type(s).__name__ for s in t.transforms]
+    assert isinstance(t.transforms[0], QuarterTurn) and "RandomVerticalFlip" in names
+    crop = next(s for s in t.transforms if type(s).__name__ == "RandomResizedCropAndInterpolation")
+    assert crop.scale == (0.6, 1.0)
+    mean = torch.tensor(task.backbone.data_config["mean"]).view(3, 1, 1)
+    std = torch.tensor(task.backbone.data_config["std"]).view(3, 1, 1)
+    img = Image.open(next(gray.rglob("*.png"))).convert("RGB")
+    for _ in range(5):
+        x = t(img) * std + mean
+        assert torch.allclose(x[0], x[1], atol=1e-5) and torch.allclose(x[1], x[2], atol=1e-5)
+    photo = ImageTask(cfg(make_image_folder(tmp_path / "rgb", per_class=4), tmp_path / "r2"), tmp_path / "r2")
+    photo.prepare_data()
+    photo.build_model()
+    assert not photo.grayscale and photo.augmentation() == "photo"
+    assert "RandomVerticalFlip" not in [type(s).__name__ for s in photo.train_transform().transforms]
+    timm_task = ImageTask(cfg(gray, tmp_path / "r3", augment="timm"), tmp_path / "r3")
+    timm_task.prepare_data()
+    timm_task.build_model()
+    assert next(s for s in timm_task.train_transform().transforms
+                if type(s).__name__ == "RandomResizedCropAndInterpolation").scale == (0.08, 1.0)
+
+
+def test_rare_classes_weigh_more_in_fine_tuning_and_the_probe_may_balance(tmp_path):
+    """On an imbalanced split the loss weights rare classes up (1/sqrt of their share) and the probe
+    cross-validates balanced class weights too; balanced data keeps the plain loss and probe."""
+    import torch
+
+    from tladvisor.training.image_task import ImageTask
+    from tladvisor.training.trainer import class_weightings
+
+    root = make_image_folder(tmp_path / "imb", per_class=4, seed=5)
+    for k in range(4, 40):  # 'horizontal' becomes the 40-image majority class
+        shutil.copy(root / "horizontal" / "horizontal_000.png", root / "horizontal" / f"copy_{k}.png")
+    task = ImageTask(cfg(root, tmp_path / "r"), tmp_path / "r")
+    task.prepare_data()
+    w = task.class_weights()
+    major = task.classes.index("horizontal")
+    assert w is not None and w[major] < 1 < min(w[k] for k in range(3) if k != major)
+    logits, y = torch.zeros(2, 3), torch.tensor([major, (major + 1) % 3])
+    logits[:, major] = 3.0  # a model that favours the majority: the rare example's error must cost more
+    assert task.loss(logits, y) > torch.nn.functional.cross_entropy(logits, y)
+    assert class_weightings(np.array([0] * 30 + [1] * 5), True) == [None, "balanced"]
+    assert class_weightings(np.array([0] * 30 + [1] * 5), False) == [None]
+    assert class_weightings(np.array([0] * 10 + [1] * 9), True) == [None]
+    balanced = ImageTask(cfg(make_image_folder(tmp_path / "bal", per_class=6), tmp_path / "b"), tmp_path / "b")
+    balanced.prepare_data()
+    assert balanced.class_weights() is None

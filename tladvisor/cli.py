@@ -213,7 +213,8 @@ def _config_for_training(args: argparse.Namespace) -> Any:
     """A TrainConfig from the advisor's recommendation for this data; flags override its choices."""
     overrides = {k: v for k, v in {
         "epochs": args.epochs, "batch_size": args.batch_size, "resolution": args.resolution,
-        "preprocess": args.preprocess, "lr": args.lr,
+        "preprocess": args.preprocess, "augment": args.augment, "lr": args.lr,
+        "balanced_loss": False if args.no_balanced_loss else None,
         "precision": args.precision, "seed": args.seed, "out_dir": args.out,
         "retrain_on_all": args.retrain_on_all}.items() if v is not None}
     from tladvisor.advice.advisor import advise
@@ -524,6 +525,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resolution", type=int)
     tr.add_argument("--preprocess", choices=["auto", "full_frame", "center_crop"],
                     help="images: resize the whole frame (default; keeps defects at the border) or centre-crop")
+    tr.add_argument("--augment", choices=["auto", "inspection", "photo", "timm"],
+                    help="images, fine-tuning: inspection (crops keeping 60%% of the frame, flips both ways, quarter "
+                         "turns), photo (horizontal flips only) or timm's ImageNet recipe; auto: inspection for "
+                         "grayscale images, else photo")
+    tr.add_argument("--no-balanced-loss", action="store_true", dest="no_balanced_loss",
+                    help="do not weight rare classes up in the fine-tuning loss (nor try balanced probe weights)")
     tr.add_argument("--lr", type=float)
     tr.add_argument("--precision", choices=["auto", "fp32", "bf16"])
     tr.add_argument("--seed", type=int)

@@ -55,6 +55,14 @@ class TrainConfig(BaseModel):
         "auto", description="Images: 'full_frame' resizes the whole image to the input size (nothing cut away: "
         "defects near the border stay); 'center_crop' is the backbone's ImageNet evaluation crop; 'auto' = "
         "full_frame (see bench/results/plain_script.md).")
+    augment: Literal["auto", "inspection", "photo", "timm"] = Field(
+        "auto", description="Images, fine-tuning: 'inspection' = random crops that keep at least 60% of the frame, "
+        "horizontal and vertical flips, quarter turns, brightness / contrast jitter (never colour); 'photo' = the "
+        "same with horizontal flips only; 'timm' = timm's ImageNet recipe (crops down to 8% of the image, colour "
+        "jitter); 'auto' = inspection for grayscale images, else photo.")
+    balanced_loss: bool = Field(True, description="Classification: fine-tuning weighs each class by 1/sqrt(its share "
+                                "of the training examples) so rare classes are not drowned out, and the linear "
+                                "probe may choose balanced class weights by cross-validation.")
     max_length: Optional[int] = Field(None, ge=8, le=8192)
     val_fraction: float = Field(0.1, gt=0, lt=0.5)
     test_fraction: float = Field(0.2, gt=0, lt=0.5)

@@ -95,8 +95,9 @@ def classification_val_metrics(model: nn.Module, loader, accelerator) -> dict[st
     return _val_metrics(*predict_logits(model, loader, accelerator))
 
 
-def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return nn.functional.cross_entropy(logits.float(), target)  # class indices or soft targets
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Cross-entropy on class indices or soft targets (MixUp), optionally class-weighted."""
+    return nn.functional.cross_entropy(logits.float(), target, weight=weight)
 
 
 def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_loader: Optional[Any], *, accelerator,

@@ -86,6 +86,21 @@ def _budget_line(m: dict[str, Any]) -> str:
     return f" Time budget {budget['minutes']:g} min{est}: {notes}."
 
 
+def _imbalance_line(result: RunResult, info: dict[str, Any]) -> str:
+    """How the run treated rare classes and (images) which fine-tuning augmentation it used."""
+    cfg = result.config
+    probe = next((s for s in result.stage_results if s.get("stage") == "linear_probe"), {})
+    parts = []
+    if any(s.get("stage") != "linear_probe" for s in result.stage_results):
+        parts.append("fine-tuning loss weighted by 1/sqrt(class share)" if cfg.balanced_loss else
+                     "fine-tuning loss unweighted")
+        if info.get("train_augmentation"):
+            parts.append(f"augmentation: {info['train_augmentation']}")
+    if probe.get("class_weight"):
+        parts.append(f"probe head with {probe['class_weight']} class weights (chosen by cross-validation)")
+    return ("Rare classes and augmentation: " + "; ".join(parts) + ".\n") if parts else ""
+
+
 def _model_card(result: RunResult, audit_md: str, kind: str, info: dict[str, Any]) -> str:
     cfg, m = result.config, result.metrics
     if "per_class" not in m:  # token classification: entity-level results
@@ -121,7 +136,7 @@ Backbone `{cfg.backbone}`, strategy `{cfg.strategy}` (stages: {', '.join(cfg.sta
 ## Held-out test results
 Accuracy **{m['accuracy']:.4f}**, macro-F1 **{m['macro_f1']:.4f}** on {m['n']} test examples ({m['errors']} errors).
 Precision: {m['precision']}; processes: {m['processes']}; wall time {result.wall_time_s:.1f} s.{_budget_line(m)}
-
+{_imbalance_line(result, info)}
 | class | precision | recall | F1 | support |
 |---|---|---|---|---|
 {per_class}

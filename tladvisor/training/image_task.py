@@ -40,6 +40,26 @@ class ImageFiles(Dataset):
         return self.transform(load_rgb(self.paths[i], self.min_side)), self.labels[i]
 
 
+GRAY_MODES = ("L", "1", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+
+
+class QuarterTurn:
+    """Rotate a PIL image by 0, 90, 180 or 270 degrees at random (torchvision's RandomRotation interpolates
+    and pads the corners; a quarter turn loses nothing)."""
+
+    def __call__(self, img):
+        import random
+
+        from PIL import Image
+
+        k = random.randrange(4)
+        return img if k == 0 else img.transpose((Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180,
+                                                 Image.Transpose.ROTATE_270)[k - 1])
+
+    def __repr__(self) -> str:
+        return "QuarterTurn()"
+
+
 def _workers(train: bool) -> int:
     """Loader processes. Measured on 2 CPU cores: eval-time decoding is cheap next to the forward pass and
     extra processes only steal cores from it (0 workers = the bare-forward speed); augmentation is worth one."""
@@ -102,6 +122,8 @@ class ImageTask(Task):
                 i.split = "test" if i.split == "val" else i.split
         self.items, self.classes = readable, classes
         self.sha1 = {i.path: s["sha1"] for i, s in zip(readable, stats)}
+        gray = sum(1 for s in stats if s.get("mode") in GRAY_MODES)
+        self.grayscale = bool(stats) and gray >= 0.9 * len(stats)
         report = audit_images(readable, stats, classes, unreadable, dataset.skipped, root=dataset.root)
         report.warnings += dataset.notes + notes + [f"class folders that differ only in letter case are separate "
                                                     f"classes: {g}" for g in case_collisions(classes)]
@@ -130,7 +152,8 @@ class ImageTask(Task):
         bb = self.backbone
         return {"modality": "image", "backbone": self.config.backbone, "arch": bb.arch, "weights_id": bb.weights_id,
                 "num_features": bb.num_features, "data_config": {k: list(v) if isinstance(v, tuple) else v
-                                                                 for k, v in bb.data_config.items()}}
+                                                                 for k, v in bb.data_config.items()},
+                "train_augmentation": self.augmentation()}
 
     def decode_side(self) -> int:
         """JPEGs decode at reduced scale down to twice the model's input side (see `load_rgb`)."""
@@ -141,10 +164,30 @@ class ImageTask(Task):
 
         return create_transform(**self.backbone.data_config, is_training=False)
 
+    def augmentation(self) -> str:
+        """The fine-tuning augmentation this run uses: the config's, or for 'auto' inspection-style on grayscale
+        images (surfaces, X-rays, scans: no canonical orientation) and photo-style otherwise."""
+        if self.config.augment != "auto":
+            return self.config.augment
+        return "inspection" if getattr(self, "grayscale", False) else "photo"
+
     def train_transform(self):
         from timm.data import create_transform
 
-        return create_transform(**self.backbone.data_config, is_training=True)
+        dc = self.backbone.data_config
+        mode = self.augmentation()
+        if mode == "timm":
+            return create_transform(**dc, is_training=True)
+        # timm's ImageNet recipe crops down to 8% of the image and can cut the defect away, leaving a mislabelled
+        # example; these crops keep at least 60% of the frame, and the jitter never changes colour
+        t = create_transform(dc["input_size"], is_training=True, scale=(0.6, 1.0), ratio=(3 / 4, 4 / 3), hflip=0.5,
+                             vflip=0.5 if mode == "inspection" else 0.0, color_jitter=(0.2, 0.2, 0.0),
+                             interpolation=dc.get("interpolation", "bilinear"), mean=dc["mean"], std=dc["std"])
+        if mode == "inspection":
+            from torchvision import transforms
+
+            t = transforms.Compose([QuarterTurn(), *t.transforms])
+        return t
 
     def loader(self, name: str, train: bool, batch_size: int) -> DataLoader:
         paths, labels = self.split(name)

@@ -107,10 +107,28 @@ class Task(ABC):
         return None
 
     def loss(self, logits: Any, target: Any) -> Any:
-        """Training loss; class indices or soft targets."""
+        """Training loss; class indices or soft targets. With `balanced_loss`, each class weighs
+        1/sqrt(its share of the training split) (normalised to mean 1): inverse-frequency weights overshoot on a
+        20:1 split, no weights let the majority class decide."""
         from tladvisor.training.engine import cross_entropy
 
-        return cross_entropy(logits, target)
+        weights = self.class_weights() if self.config.balanced_loss else None
+        return cross_entropy(logits, target, None if weights is None else weights.to(logits.device))
+
+    def class_weights(self) -> Any:
+        """Per-class loss weights from the training split's counts (None when the classes are balanced)."""
+        if not hasattr(self, "_class_weights"):
+            import numpy as np
+            import torch
+
+            labels = self.split("train")[1]
+            n = max(len(getattr(self, "classes", [])), max(labels, default=-1) + 1)
+            counts = np.bincount(np.asarray(labels, dtype=int), minlength=n).astype(float) if labels else np.ones(n)
+            counts = np.maximum(counts, 1.0)
+            w = 1 / np.sqrt(counts / counts.sum())
+            w = w / w.mean()
+            self._class_weights = None if np.allclose(w, 1.0, atol=0.05) else torch.tensor(w, dtype=torch.float32)
+        return self._class_weights
 
     def val_metrics(self, model: Any, loader: Any, accelerator: Any) -> dict[str, float]:
         """Validation scores of a model; must contain `val_<score_name>`."""

@@ -23,6 +23,16 @@ from tladvisor.training.rundir import (RunState, append_jsonl, atomic_torch_save
 from tladvisor.training.task import Task, make_task  # noqa: F401  (make_task re-exported for front ends)
 
 PROBE_CS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+IMBALANCE_RATIO = 3.0  # largest / smallest class at which the probe also tries balanced class weights
+BALANCED_MARGIN = 0.005  # cross-validated macro-F1 balanced weights must add to be chosen
+
+
+def class_weightings(y: np.ndarray, balanced: bool) -> list[Optional[str]]:
+    """The probe's class weightings to cross-validate: unweighted, plus 'balanced' on imbalanced labels."""
+    counts = np.bincount(np.asarray(y, dtype=int))
+    counts = counts[counts > 0]
+    imbalanced = len(counts) > 1 and counts.max() >= IMBALANCE_RATIO * counts.min()
+    return [None, "balanced"] if balanced and imbalanced else [None]
 
 
 def _task_fit_args(task: Task) -> dict[str, Any]:
@@ -108,13 +118,19 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
             # warm-started along the C path: ~2x faster than one fit per C and fold. The scorer is a callable:
             # scikit-learn 1.9's "f1_macro" string crashes LogisticRegressionCV on two classes (pos_label clash)
             scorer = make_scorer(f1_score, average="macro", zero_division=0)
-            clf = LogisticRegressionCV(Cs=PROBE_CS, cv=cv, scoring=scorer, max_iter=3000).fit(xs, y)
-            fold_scores = np.asarray(next(iter(clf.scores_.values()))).mean(axis=0)  # mean macro-F1 per C
-            best_c = float(clf.C_[0])
-            cv_f1 = float(fold_scores[PROBE_CS.index(best_c)]) if best_c in PROBE_CS else float(fold_scores.max())
+            best_c, cv_f1, clf = -1.0, -1.0, None
+            for weighting in class_weightings(y, task.config.balanced_loss):
+                fitted = LogisticRegressionCV(Cs=PROBE_CS, cv=cv, scoring=scorer, max_iter=3000,
+                                              class_weight=weighting).fit(xs, y)
+                fold_scores = np.asarray(next(iter(fitted.scores_.values()))).mean(axis=0)  # mean macro-F1 per C
+                c = float(fitted.C_[0])
+                f1 = float(fold_scores[PROBE_CS.index(c)]) if c in PROBE_CS else float(fold_scores.max())
+                if clf is None or f1 > cv_f1 + BALANCED_MARGIN:  # balanced weights must win by more than noise
+                    best_c, cv_f1, clf, class_weight = c, f1, fitted, weighting
         else:  # no class has two examples to hold one out: nothing to choose C with; the default stands
-            best_c, cv_f1 = 1.0, float("nan")
+            best_c, cv_f1, class_weight = 1.0, float("nan"), None
             clf = LogisticRegression(C=best_c, max_iter=3000).fit(xs, y)
+        extra_cw = {"class_weight": class_weight} if class_weight else {}
         lexical = _lexical_choice(task, xs, y, cv, cv_f1) if cv else None
     if lexical is not None:  # [embedding | char n-grams] won the cross-validation
         clf, vectorizer = lexical["clf"], lexical["vectorizer"]
@@ -127,12 +143,14 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
         test_probs = clf.predict_proba(scaler.transform(feats["test"])) if len(feats["test"]) else np.zeros((0, 1))
     extra = ({"lexical": {k: v for k, v in lexical.items() if k not in ("clf", "vectorizer")},
               "_lexical": LexicalTerm.from_fit(lexical["vectorizer"], lex_w)} if lexical is not None else {})
+    if lexical is None:
+        extra.update(extra_cw)
     warm_head = None
     if warm_start_next:
         n_train = len(feats["train"])
         train_scaler = StandardScaler().fit(feats["train"])
-        train_clf = LogisticRegression(C=best_c, max_iter=3000).fit(train_scaler.transform(feats["train"]),
-                                                                    y[:n_train])
+        train_clf = LogisticRegression(C=best_c, max_iter=3000, class_weight=class_weight).fit(
+            train_scaler.transform(feats["train"]), y[:n_train])
         warm_head = _head_weights(train_clf, train_scaler)
         if len(feats["val"]):
             # the score the next stage is compared with: the same validation split, a head that never saw it
