@@ -52,8 +52,8 @@ def main() -> None:
         for spec in args.sets:
             name, data = spec.split("=", 1)
             for strategy in args.strategies.split(","):
-                row = {"label": args.label, "data": name, **run(data, strategy, Path(tmp) / f"{name}_{strategy}"),
-                       "date": time.strftime("%Y-%m-%d")}
+                row = {"label": args.label, "setting": f"{name}/{strategy}/{args.label.split()[0]}", "data": name,
+                       **run(data, strategy, Path(tmp) / f"{name}_{strategy}"), "date": time.strftime("%Y-%m-%d")}
                 print(row, flush=True)
                 doc["rows"].append(row)
                 path.write_text(json.dumps(doc, indent=2) + "\n")
