@@ -1,7 +1,7 @@
 """Head-to-head with the peers a consultant would otherwise reach for, same data, same split, same CPU:
 
 - vision: fastai `vision_learner(...).fine_tune(...)` with timm EfficientNet-Lite0 (the bundled ImageNet weights)
-  on NEU-CLS vs TL Advisor's auto plan (linear probe -> LoRA, the LoRA stage capped for CPU time);
+  on NEU-CLS vs `tladvisor train` as a user runs it (the advisor's plan within the default CPU time budget);
 - text: SetFit with the bundled all-MiniLM-L6-v2 on BANKING77 at 10 examples per class and on the full
   training set vs TL Advisor's auto plan.
 
@@ -38,13 +38,25 @@ def _macro_f1(y_true, y_pred) -> float:
 
 
 # ----------------------------------------------------------------------------------------------- vision
-def tl_vision(data: Path, work: Path, lora_epochs: int) -> dict:
-    from vision_neu import run
+def tl_vision(data: Path, work: Path) -> dict:
+    """`tladvisor train DATA`: the advisor's plan as a user gets it (default CPU time budget, precision auto)."""
+    import subprocess
 
-    res = run(data, work / "tl_vision", "fp32", "auto", ["linear_probe", "lora"], lora_epochs, work / "cache_v")
-    return {"accuracy": res["test_accuracy"], "macro_f1": res["test_macro_f1"], "wall_s": res["wall_s"],
-            "n_test": res["test_n"], "kept": res["kept_stage"], "run_dir": res["run_dir"],
-            "setting": f"auto plan: linear probe -> LoRA ({lora_epochs} epochs, CPU cap), kept {res['kept_stage']}"}
+    run_dir = work / "tl_vision"
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "tladvisor", "train", str(data), "--out", str(run_dir), "--json"],
+                          capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-500:])
+    res = json.loads(proc.stdout)
+    m, stages = res["metrics"], [s["stage"] for s in res["stage_results"]]
+    epochs = next((s.get("epochs_run") for s in res["stage_results"] if s["stage"] != "linear_probe"), None)
+    return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "wall_s": round(wall, 1), "n_test": m["n"],
+            "kept": m["best_stage"], "run_dir": str(run_dir),
+            "setting": f"tladvisor train (auto plan {' -> '.join(stages)}"
+                       + (f", {epochs} fine-tuning epochs" if epochs else "")
+                       + f", default 10-min CPU budget, {m['precision']}), kept {m['best_stage']}"}
 
 
 def fastai_vision(tl_run: Path, epochs: int) -> dict:
@@ -178,7 +190,6 @@ def _plot(rows: list[dict], path: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", default="vision,text10,textfull")
-    ap.add_argument("--lora-epochs", type=int, default=3, help="TL Advisor's LoRA stage on NEU (CPU cap)")
     ap.add_argument("--fastai-epochs", type=int, default=2)
     ap.add_argument("--setfit-iterations", type=int, default=20, help="SetFit pairs per example, 10/class")
     ap.add_argument("--setfit-full-iterations", type=int, default=1, help="SetFit pairs per example, full set")
@@ -194,7 +205,7 @@ def main() -> int:
     rows = []
     if "vision" in only:
         neu = DATA / "neu_surface_defect"
-        ours = _guard(tl_vision, neu, work, args.lora_epochs)
+        ours = _guard(tl_vision, neu, work)
         peer = _guard(fastai_vision, Path(ours["run_dir"]), args.fastai_epochs) if "run_dir" in ours else \
             {"error": "TL Advisor run failed, no split to share"}
         rows.append(_row("NEU-CLS", ours, peer, "fastai"))
