@@ -282,6 +282,9 @@ def test_a_costlier_stage_must_win_by_more_than_noise():
 
     keys = ["0-linear_probe", "1-lora"]
     assert _choose_stage(keys, [{"val_macro_f1": 0.996}, {"val_macro_f1": 1.0}], n_val=180) == "0-linear_probe"
+    # one image of 180 flipped: macro-F1 moves by slightly more than 1/180 (NEU-CLS, measured): still noise
+    assert _choose_stage(keys, [{"val_macro_f1": 0.9944429008057795}, {"val_macro_f1": 1.0}], n_val=180) \
+        == "0-linear_probe"
     assert _choose_stage(keys, [{"val_macro_f1": 0.95}, {"val_macro_f1": 1.0}], n_val=180) == "1-lora"
     assert _choose_stage(keys, [{"val_macro_f1": 0.99}, {"val_macro_f1": 0.90}], n_val=180) == "0-linear_probe"
 
