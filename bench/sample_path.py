@@ -3,7 +3,10 @@ sample of N labelled examples per class (seeded), run `tladvisor evidence SAMPLE
 (T = the full data's examples per class), and compare `calibrated.target_band` with the test accuracy the full
 run measured (read from that data set's bench results file).
 
-    python bench/sample_path.py [--per-class 30]
+    python bench/sample_path.py [--per-class 30] [--pcb DIR]
+
+(--pcb: the imbalanced DeepPCB crops built by bench/data/deeppcb_patches.py; the project's 200 per class is its
+average, the sample is balanced, and the full run is the auto plan of bench/results/imbalanced_images.json.)
 
 Writes bench/results/sample_path.json and sample_path.md.
 """
@@ -59,10 +62,15 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-class", type=int, default=30)
+    parser.add_argument("--pcb", type=Path, help="imbalanced DeepPCB crops (bench/data/deeppcb_patches.py)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
+    sets = dict(SETS)
+    if args.pcb:
+        sets["deeppcb-imbalanced"] = (args.pcb, 200, "bench/results/imbalanced_images.json",
+                                      "rows[pcb/auto/after].accuracy")
     rows = []
-    for name, (data, full_pc, results, key) in SETS.items():
+    for name, (data, full_pc, results, key) in sets.items():
         with tempfile.TemporaryDirectory() as tmp:
             s = sample(data, args.per_class, Path(tmp) / "sample")
             t0 = time.perf_counter()
@@ -81,7 +89,8 @@ def main() -> int:
                      "band": [lo, hi], "width_points": round((hi - lo) * 100, 1), "full_run_test_accuracy": full,
                      "inside": lo <= full <= hi, "seconds": round(seconds, 1), "full_run": f"{results}: {key}"})
         print(json.dumps(rows[-1]), flush=True)
-    payload = {"command": f"python bench/sample_path.py --per-class {args.per_class}", "rows": rows}
+    payload = {"command": f"python bench/sample_path.py --per-class {args.per_class}"
+                          + (" --pcb DIR" if args.pcb else ""), "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "sample_path.json").write_text(json.dumps(payload, indent=2))
     lines = ["# The sample path: a band for the project from a small sample", "",
