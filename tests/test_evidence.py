@@ -141,7 +141,10 @@ def test_a_sample_gives_a_band_for_the_projects_volume_and_plan(tmp_path):
     assert cal["target_per_class"] == 120 and lo == pytest.approx(forecast["low"], abs=1e-4)
     assert lo <= forecast["accuracy"] <= hi and hi >= forecast["high"] - 1e-4
     assert any("120 labelled examples per class" in r for r in cal["moved_by"])
-    assert 0 <= own_plan_gain() < 0.5  # measured on this product's own CPU runs: fine-tuning adds little
+    # measured on this product's own CPU runs: from nothing (NEU-CLS) and little (BANKING77) to a lot on
+    # imbalanced PCB defects (+1.15 on the z scale); the 90th percentile of those is the band's allowance
+    assert 0 <= own_plan_gain() < 1.5
+    assert own_plan_gain(quantile=0.5) < 0.2
     bad = subprocess.run([sys.executable, "-m", "tladvisor", "evidence", str(data), "--target-per-class", "-5"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--target-per-class" in bad.stderr
