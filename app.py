@@ -57,11 +57,10 @@ def _audit(upload, history, state, text_col="text", label_col="label", budget=No
 
 def _default_budget():
     """10 minutes on a machine without a GPU (TLADVISOR_BUDGET_MIN overrides), none with one."""
-    import torch
-
     from tladvisor.advice.budget import default_budget_minutes
+    from tladvisor.training.engine import detected_compute
 
-    return default_budget_minutes(torch.cuda.is_available())
+    return default_budget_minutes(detected_compute() != "cpu")
 
 
 def _train(upload, strategy, epochs, backbone, text_col, label_col, history, state, work, budget=None,

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from cli_train import train_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 NEU = ROOT.parent / "shared" / "data" / "neu_surface_defect"
@@ -33,16 +31,11 @@ def subset(src: Path, dst: Path, per_class: int) -> int:
 
 
 def run(data: Path, out: Path, budget: str, cache: Path) -> dict:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TLADVISOR_CACHE": str(cache)}
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "tladvisor", "train", str(data), "--budget", budget, "--out", str(out),
-                           "--json"], capture_output=True, text=True, env=env, cwd=ROOT)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        return {"error": proc.stderr[-2000:]}
-    res = json.loads(proc.stdout)
+    res, wall, stderr = train_cli(data, out, "--budget", budget, env={"TLADVISOR_CACHE": str(cache)})
+    if res is None:
+        return {"error": stderr[-2000:]}
     m = res["metrics"]
-    plan_line = next((line for line in proc.stderr.splitlines() if line.startswith("Advisor:")), "")
+    plan_line = next((line for line in stderr.splitlines() if line.startswith("Advisor:")), "")
     return {"budget": budget, "wall_s": round(wall, 1), "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
             "errors": m["errors"], "n_test": m["n"], "kept": m["best_stage"], "plan": plan_line,
             "stages": [{"stage": s["stage"], "epochs_run": s.get("epochs_run"), "seconds": s.get("stage_seconds"),

@@ -40,16 +40,12 @@ def _macro_f1(y_true, y_pred) -> float:
 # ----------------------------------------------------------------------------------------------- vision
 def tl_vision(data: Path, work: Path) -> dict:
     """`tladvisor train DATA`: the advisor's plan as a user gets it (default CPU time budget, precision auto)."""
-    import subprocess
+    from cli_train import train_cli
 
     run_dir = work / "tl_vision"
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "tladvisor", "train", str(data), "--out", str(run_dir), "--json"],
-                          capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr[-500:])
-    res = json.loads(proc.stdout)
+    res, wall, stderr = train_cli(data, run_dir)
+    if res is None:
+        raise RuntimeError(stderr[-500:])
     m, stages = res["metrics"], [s["stage"] for s in res["stage_results"]]
     epochs = next((s.get("epochs_run") for s in res["stage_results"] if s["stage"] != "linear_probe"), None)
     return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "wall_s": round(wall, 1), "n_test": m["n"],

@@ -13,24 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from cli_train import train_cli
 
 HERE = Path(__file__).resolve().parent
 
 
 def run(data: str, strategy: str, out: Path) -> dict:
-    cmd = [sys.executable, "-m", "tladvisor", "train", data, "--strategy", strategy, "--out", str(out), "--json"]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        return {"strategy": strategy, "error": proc.stderr[-800:]}
-    res = json.loads(proc.stdout)
+    res, wall, stderr = train_cli(data, out, "--strategy", strategy)
+    if res is None:
+        return {"strategy": strategy, "error": stderr[-800:]}
     m = res["metrics"]
     stages = {s["stage"]: round(s.get("val_macro_f1", 0), 4) for s in res["stage_results"]}
     return {"strategy": strategy, "accuracy": round(m["accuracy"], 4), "macro_f1": round(m["macro_f1"], 4),

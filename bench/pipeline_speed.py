@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from cli_train import train_cli
 
 HERE = Path(__file__).resolve().parent
 CLASSES = ("stripes_h", "stripes_v", "spots", "scratch", "grain", "plain")
@@ -66,14 +66,11 @@ def make_data(root: Path, images: int, side: int) -> None:
 
 def train(data: Path, run: Path, strategy: str, epochs: int) -> dict:
     """One `tladvisor train` run; its RunResult plus the wall time seen from outside."""
-    cmd = [sys.executable, "-m", "tladvisor", "train", str(data), "--strategy", strategy, "--budget", "0",
-           "--out", str(run), "--json"] + (["--epochs", str(epochs)] if strategy != "linear_probe" else [])
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        return {"strategy": strategy, "error": (proc.stderr or proc.stdout)[-1500:], "wall_s": round(wall, 1)}
-    result = json.loads(proc.stdout)
+    flags = ["--strategy", strategy, "--budget", "0"] + (["--epochs", str(epochs)] if strategy != "linear_probe"
+                                                          else [])
+    result, wall, stderr = train_cli(data, run, *flags)
+    if result is None:
+        return {"strategy": strategy, "error": stderr[-1500:], "wall_s": round(wall, 1)}
     stage = result["stage_results"][-1]
     row = {"strategy": strategy, "wall_s": round(wall, 1), "stage_s": stage.get("stage_seconds"),
            "precision": result["metrics"].get("precision"), "test_accuracy": result["metrics"].get("accuracy")}

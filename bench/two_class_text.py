@@ -17,11 +17,11 @@ import argparse
 import csv
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from cli_train import train_cli
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "banking77"
@@ -52,14 +52,9 @@ def run_pair(a: str, b: str, work: Path) -> dict:
 
 
 def run_files(train_csv: Path, test_csv: Path, out: Path, name: str) -> dict:
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "tladvisor", "train", str(train_csv), "--test", str(test_csv),
-                           "--out", str(out), "--json"], capture_output=True, text=True,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=3600)
-    seconds = time.perf_counter() - t0
-    if proc.returncode != 0:
-        return {"pair": name, "error": proc.stderr.strip().splitlines()[-1][:300]}
-    res = json.loads(proc.stdout)
+    res, seconds, stderr = train_cli(train_csv, out, "--test", str(test_csv), timeout=3600)
+    if res is None:
+        return {"pair": name, "error": (stderr.strip().splitlines() or [""])[-1][:300]}
     m = res["metrics"]
     probe = res["stage_results"][0]
     return {"pair": name, "lexical": probe.get("lexical"), "train_rows": sum(1 for _ in csv.DictReader(open(train_csv, newline="", encoding="utf-8"))), "test_rows": m["n"],

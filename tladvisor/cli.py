@@ -239,10 +239,11 @@ def _config_for_training(args: argparse.Namespace) -> Any:
 
     if args.budget is not None and not 0 <= args.budget < float("inf"):
         raise CliError(f"--budget {args.budget:g}: give minutes (0 = no limit)")
-    gpu = _has_gpu()
-    budget = args.budget if args.budget is not None else default_budget_minutes(gpu)
-    config, sized = budget_config(config, n, budget or None, epochs_given=args.epochs is not None,
-                                  compute="single_gpu" if gpu else "cpu")
+    from tladvisor.training.engine import detected_compute
+
+    compute = detected_compute()
+    budget = args.budget if args.budget is not None else default_budget_minutes(compute != "cpu")
+    config, sized = budget_config(config, n, budget or None, epochs_given=args.epochs is not None, compute=compute)
     plan = (" -> ".join(config.stages()) + f" (fine-tuning at most {config.epochs} epochs)"
             if task != "tabular-classification" else "gradient boosting")
     what = "entity types" if task == "ner" else "classes"
@@ -250,12 +251,6 @@ def _config_for_training(args: argparse.Namespace) -> Any:
     for note in sized.notes:
         print(f"  {note}", file=sys.stderr)
     return config
-
-
-def _has_gpu() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 class _Progress:
@@ -294,8 +289,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = _Progress()
     try:
         if args.resume:
-            from tladvisor.schemas import TrainConfig
-
             result = train(resume=args.resume, progress=progress)  # the config the run recorded
         else:
             if not args.data:

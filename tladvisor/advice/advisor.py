@@ -23,7 +23,6 @@ from tladvisor.advice.recommendation import (
     Recommendation,
     RejectedBackbone,
     Stage,
-    band_text,
 )
 from tladvisor.advice.rules import (RuleBook, RuleOutcome, apply_rules, check_when_keys, fill, interpolate_band,
                                    load_rules)

@@ -48,11 +48,11 @@ def default_budget_minutes(has_gpu: bool) -> Optional[float]:
 
 
 def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str], epochs: int,
-                  budget_min: Optional[float], precision: str = "fp32", train_share: float = 0.72,
+                  budget_min: Optional[float], precision: Optional[str] = None, train_share: float = 0.72,
                   compute: str = "cpu") -> BudgetPlan:
     """The plan with its fine-tuning epochs cut so the whole run's estimate (its setup included) fits
     `budget_min` on `compute` (the detected hardware); a fine-tuning stage that cannot get MIN_FINE_TUNE_EPOCHS
-    is dropped. Without a budget or a throughput row: unchanged."""
+    is dropped. Without a budget or a throughput row: unchanged. `precision` None: what a run picks on `compute`."""
     speed = throughput(backbone, modality, compute, precision)
     budget_s = budget_min * 60 if budget_min else None
     if speed is None or n_examples <= 0:
@@ -85,13 +85,6 @@ def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str]
                       notes=notes)
 
 
-def _precision(precision: str, compute: str) -> str:
-    """The throughput row a run's precision setting reads: auto is bf16 on a GPU, fp32 (the slower) on a CPU."""
-    if precision in ("bf16", "fp32"):
-        return precision
-    return "fp32" if compute == "cpu" else "bf16"
-
-
 def budget_config(config: "TrainConfig", n_examples: int, budget_min: Optional[float],
                   epochs_given: bool = False, compute: str = "cpu") -> tuple["TrainConfig", BudgetPlan]:
     """`config` sized to the budget on `compute` (cpu or single_gpu: the hardware the run will use): an `auto`
@@ -100,12 +93,12 @@ def budget_config(config: "TrainConfig", n_examples: int, budget_min: Optional[f
     if config.modality == "tabular":
         return config, BudgetPlan(budget_s=budget_min * 60 if budget_min else None, plan=config.stages(),
                                   epochs=config.epochs)
+    precision = None if config.precision == "auto" else config.precision
     if not budget_min:  # no limit: the estimate still shows
         return config, fit_to_budget(config.modality, config.backbone, n_examples, config.stages(), config.epochs,
-                                     None, _precision(config.precision, compute), compute=compute)
+                                     None, precision, compute=compute)
     plan = fit_to_budget(config.modality, config.backbone, n_examples, config.stages(), config.epochs, budget_min,
-                         _precision(config.precision, compute), 1 - config.test_fraction - config.val_fraction,
-                         compute)
+                         precision, 1 - config.test_fraction - config.val_fraction, compute)
     update: dict = {"budget_minutes": budget_min}
     if config.strategy == "auto" and plan.plan != config.plan:
         update["plan"] = plan.plan

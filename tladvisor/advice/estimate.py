@@ -8,6 +8,7 @@ caps it (`pipeline:` rows, measured end to end). Pure Python: no torch import.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -110,8 +111,6 @@ def _params(backbone: str) -> Optional[float]:
 
 def _nearest_measured(backbone: str, modality: str, compute: str, precision: str) -> Optional[dict[str, Any]]:
     """The measured row of the same modality whose backbone is closest in parameter count (log scale)."""
-    import math
-
     size = _params(backbone)
     if size is None:
         return None
@@ -148,11 +147,12 @@ def throughput(backbone: str, modality: str, compute: str = "cpu", precision: Op
     full = float(row["full_per_s"]) / scale if row.get("full_per_s") else None
     cap, capped = _pipeline_cap(modality, compute), ""
     if cap is not None:
-        limited = (float(cap["embed_per_s"]) < embed or float(cap["train_per_s"]) < train
-                   or (full is not None and float(cap.get("full_per_s", cap["train_per_s"])) < full))
-        embed, train = min(embed, float(cap["embed_per_s"])), min(train, float(cap["train_per_s"]))
-        full = min(full, float(cap.get("full_per_s", cap["train_per_s"]))) if full is not None else None
-        capped = "the image data loader (decoding and resizing), measured end to end" if limited else ""
+        cap_embed, cap_train = float(cap["embed_per_s"]), float(cap["train_per_s"])
+        cap_full = float(cap.get("full_per_s", cap_train))
+        if cap_embed < embed or cap_train < train or (full is not None and cap_full < full):
+            capped = "the image data loader (decoding and resizing), measured end to end"
+        embed, train = min(embed, cap_embed), min(train, cap_train)
+        full = min(full, cap_full) if full is not None else None
     return Speed(embed, train, full, scale, row["backbone"], capped)
 
 
@@ -160,7 +160,13 @@ def setup_seconds(compute: str) -> float:
     """A run's fixed cost outside its stages on `compute` (start-up, checking and splitting the data, loading the
     model, evaluating, writing the report), measured; 0 where it is not."""
     setup = (_table().get("assumptions", {}).get("setup_s") or {})
-    return float(setup.get("single_gpu" if compute == "multi_gpu" else compute, 0.0))
+    return float(setup.get(_measured_kind(compute), 0.0))
+
+
+def _measured_kind(compute: str) -> str:
+    """The compute kind whose measurements stand for `compute`: no multi-GPU machine has been measured, so one
+    GPU's figures are its upper bound (data-parallel training divides fine-tuning time by up to the GPU count)."""
+    return "single_gpu" if compute == "multi_gpu" else compute
 
 
 def stage_seconds(strategy: str, examples: int, speed: Speed, epochs: int,
@@ -216,9 +222,7 @@ def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: Op
     if examples <= 0:
         est.notes.append("The data volume is not known yet.")
         return est
-    # no multi-GPU machine has been measured: one GPU's speed is the upper bound (data-parallel training
-    # divides the fine-tuning time by up to the number of GPUs)
-    measured_on = "single_gpu" if compute == "multi_gpu" else compute
+    measured_on = _measured_kind(compute)
     speed = throughput(rec.primary.id, rec.modality, measured_on, precision)
     if speed is None and compute != "cpu":
         cpu = estimate(rec, "cpu", None, price_per_hour)

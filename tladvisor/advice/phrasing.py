@@ -6,7 +6,7 @@ Pure Python: no torch import.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from tladvisor.advice.recommendation import band_text
 from tladvisor.safe_text import md

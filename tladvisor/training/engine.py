@@ -28,6 +28,11 @@ def cpu_has_fast_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
+def detected_compute() -> str:
+    """The compute kind a run here uses, in the estimate's terms: 'single_gpu' with CUDA, else 'cpu'."""
+    return "single_gpu" if torch.cuda.is_available() else "cpu"
+
+
 def resolve_precision(precision: str) -> str:
     """'auto' -> bf16 where the hardware runs it natively (CUDA with bf16, AMX/AVX512-BF16 CPUs), else fp32."""
     if precision != "auto":

@@ -207,11 +207,8 @@ class ImageTask(Task):
         all_paths = [p for n in names for p in self.split(n)[0]]
 
         def compute(positions: list[int]) -> np.ndarray:
-            backbone = model.backbone.eval()
-            channels_last = any(isinstance(m, nn.Conv2d) for m in backbone.modules())
-            if channels_last:
-                backbone = backbone.to(memory_format=torch.channels_last)
-            backbone = backbone.to(accelerator.device)
+            backbone = model.backbone.eval().to(accelerator.device)  # already channels-last where it pays
+            channels_last = model.channels_last
             ds = ImageFiles([all_paths[i] for i in positions], list(range(len(positions))), self.eval_transform(),
                             self.decode_side())
             loader = accelerator.prepare(DataLoader(ds, batch_size=64, shuffle=False, num_workers=_workers(False)))

@@ -130,7 +130,6 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
         else:  # no class has two examples to hold one out: nothing to choose C with; the default stands
             best_c, cv_f1, class_weight = 1.0, float("nan"), None
             clf = LogisticRegression(C=best_c, max_iter=3000).fit(xs, y)
-        extra_cw = {"class_weight": class_weight} if class_weight else {}
         lexical = _lexical_choice(task, xs, y, cv, cv_f1) if cv else None
     if lexical is not None:  # [embedding | char n-grams] won the cross-validation
         clf, vectorizer = lexical["clf"], lexical["vectorizer"]
@@ -143,8 +142,8 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
         test_probs = clf.predict_proba(scaler.transform(feats["test"])) if len(feats["test"]) else np.zeros((0, 1))
     extra = ({"lexical": {k: v for k, v in lexical.items() if k not in ("clf", "vectorizer")},
               "_lexical": LexicalTerm.from_fit(lexical["vectorizer"], lex_w)} if lexical is not None else {})
-    if lexical is None:
-        extra.update(extra_cw)
+    if lexical is None and class_weight:
+        extra["class_weight"] = class_weight
     warm_head = None
     if warm_start_next:
         n_train = len(feats["train"])

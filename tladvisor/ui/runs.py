@@ -134,10 +134,9 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
     from tladvisor.advice.budget import budget_config
 
     config = rec.to_train_config(upload, strategy=strategy, backbone=backbone or None, out_dir=out_dir, **overrides)
-    import torch
+    from tladvisor.training.engine import detected_compute
 
-    config, sized = budget_config(config, n, budget or None, epochs_given=bool(epochs),
-                                  compute="single_gpu" if torch.cuda.is_available() else "cpu")
+    config, sized = budget_config(config, n, budget or None, epochs_given=bool(epochs), compute=detected_compute())
     return rec, config, sized
 
 
