@@ -2,7 +2,7 @@
 default `auto` plan (probe, then the advisor's fine-tuning stages, kept only when they beat the probe on
 validation macro-F1) on the same split, with the default CPU time budget; test accuracy and macro-F1.
 
-Data: image folders (class/*.png). The imbalanced PCB set is built by bench/data/deeppcb_patches.py (DeepPCB,
+Data: image folders (class/*.png) or text CSVs (text,label; e.g. the intent sets of bench/data/intent_sets.py). The imbalanced PCB set is built by bench/data/deeppcb_patches.py (DeepPCB,
 MIT licence): ok 800 and six defect types from 200 down to 40.
 
 Run:  python bench/imbalanced_images.py NAME=DIR [NAME=DIR ...] [--out imbalanced_images] [--label TEXT]
@@ -39,6 +39,7 @@ def main() -> None:
     ap.add_argument("--out", default="imbalanced_images")
     ap.add_argument("--label", default="current")
     ap.add_argument("--strategies", default="linear_probe,auto")
+    ap.add_argument("--title", default="Fine-tuning on imbalanced image data: probe vs the auto plan")
     args = ap.parse_args()
     path = HERE / "results" / f"{args.out}.json"
     doc = json.loads(path.read_text()) if path.exists() else {"rows": []}
@@ -52,8 +53,8 @@ def main() -> None:
                 print(row, flush=True)
                 doc["rows"].append(row)
                 path.write_text(json.dumps(doc, indent=2) + "\n")
-    lines = ["# Fine-tuning on imbalanced image data: probe vs the auto plan", "",
-             f"`python bench/imbalanced_images.py ... --label LABEL`; 2 CPU threads, default CPU time budget (10 min), "
+    lines = [f"# {args.title}", "",
+             f"`python bench/imbalanced_images.py ... --out {args.out} --label LABEL`; 2 CPU threads, default CPU time budget (10 min), "
              "the product's stratified split. Macro-F1 weighs every class alike: the rare defects count.", "",
              "| label | data | strategy | kept stage | test acc | test macro-F1 | val macro-F1 per stage | wall s |",
              "|---|---|---|---|---|---|---|---|"]
