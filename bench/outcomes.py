@@ -10,7 +10,8 @@ the data each needs is named in the source's `data` and in bench/data/SOURCES.md
     python bench/outcomes.py --curves   # re-measure the learning curves (bench/results/learning_curves.json)
 
 The learning-curve rows are the product's own `tladvisor evidence` curve: a linear probe on frozen features
-fitted on nested subsets (3 seeds), scored on the same held-out split; each point is the mean over seeds.
+fitted on nested per-class subsets of each training fold of a 5-fold cross-validation (2 seeds), scored on every
+example once; each point is the mean over seeds.
 """
 from __future__ import annotations
 

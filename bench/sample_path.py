@@ -3,10 +3,13 @@ sample of N labelled examples per class (seeded), run `tladvisor evidence SAMPLE
 (T = the full data's examples per class), and compare `calibrated.target_band` with the test accuracy the full
 run measured (read from that data set's bench results file).
 
-    python bench/sample_path.py [--per-class 30] [--pcb DIR]
+    python bench/sample_path.py [--per-class 30] [--pcb DIR] [--text DIR]
 
 (--pcb: the imbalanced DeepPCB crops built by bench/data/deeppcb_patches.py; the project's 200 per class is its
 average, the sample is balanced, and the full run is the auto plan of bench/results/imbalanced_images.json.)
+
+(--text: the CSVs built by bench/data/text_sets.py; the full runs are the auto plans of
+bench/results/text_intents.json: see bench/data/SOURCES.md for the two commands that produce them.)
 
 Writes bench/results/sample_path.json and sample_path.md.
 """
@@ -32,6 +35,9 @@ SETS = {
     "neu-cls": (SHARED / "neu_surface_defect", 240, "bench/results/vision_neu.json", "rows.linear_probe_fp32.test_accuracy"),
     "banking77": (SHARED / "banking77" / "train.csv", 130, "bench/results/text_banking77.json", "rows.auto_full.test_accuracy"),
 }
+# the text sets of bench/data/text_sets.py -> their examples per class (the whole CSV's average)
+TEXT_SETS = {"clinc150": 150, "hwu64": 172, "snips": 300, "tubespam": 978, "counterfactual_de": 3500,
+             "counterfactual_en": 2512}
 
 
 def sample(data: Path, per_class: int, dst: Path, seed: int = 0) -> Path:
@@ -63,12 +69,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-class", type=int, default=30)
     parser.add_argument("--pcb", type=Path, help="imbalanced DeepPCB crops (bench/data/deeppcb_patches.py)")
+    parser.add_argument("--text", type=Path, help="the text sets' CSVs (bench/data/text_sets.py)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     sets = dict(SETS)
     if args.pcb:
         sets["deeppcb-imbalanced"] = (args.pcb, 200, "bench/results/imbalanced_images.json",
                                       "rows[pcb/auto/after].accuracy")
+    if args.text:
+        for name, per_class in TEXT_SETS.items():
+            if (args.text / f"{name}.csv").exists():
+                sets[name] = (args.text / f"{name}.csv", per_class, "bench/results/text_intents.json",
+                              f"rows[{name}/auto/].accuracy")
     rows = []
     for name, (data, full_pc, results, key) in sets.items():
         with tempfile.TemporaryDirectory() as tmp:
@@ -90,7 +102,8 @@ def main() -> int:
                      "inside": lo <= full <= hi, "seconds": round(seconds, 1), "full_run": f"{results}: {key}"})
         print(json.dumps(rows[-1]), flush=True)
     payload = {"command": f"python bench/sample_path.py --per-class {args.per_class}"
-                          + (" --pcb DIR" if args.pcb else ""), "rows": rows}
+                          + (" --pcb DIR" if args.pcb else "") + (" --text DIR" if args.text else ""),
+               "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "sample_path.json").write_text(json.dumps(payload, indent=2))
     lines = ["# The sample path: a band for the project from a small sample", "",

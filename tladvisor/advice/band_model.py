@@ -2,8 +2,9 @@
 
 Point estimate: a weighted ridge regression on the chance-corrected logit of accuracy, from the brief's facts
 (examples per class, classes, difficulty, the domain's distance from the pre-training data, whether the plan
-fine-tunes, text or image). Spread: the 10th and 90th percentiles of leave-one-data-set-out residuals, so the band
-is a central 80% interval for a data set the model has never seen. Without a difficulty the model drops that term
+fine-tunes, text or image). Spread: the 10th and 90th percentiles of leave-one-data-set-out residuals (every data
+set weighing the same, at split-conformal finite-sample levels), so the band is a central 80% interval for a data
+set the model has never seen. Without a difficulty the model drops that term
 and its residuals (hence the band) are wider.
 
 Written with numpy rather than scikit-learn: ten coefficients on ~100 rows, and the advice layer must import in
@@ -150,9 +151,15 @@ def lodo_residuals(rows: Sequence[Outcome], with_difficulty: bool) -> np.ndarray
 def fit(rows: Sequence[Outcome], with_difficulty: bool) -> Fit:
     """The model on `rows`; its spread from leave-one-data-set-out residuals on the same rows."""
     res = lodo_residuals(rows, with_difficulty)
-    tail = (1 - COVERAGE) / 2
-    return Fit(_coef(rows, with_difficulty), float(np.quantile(res, tail)), float(np.quantile(res, 1 - tail)),
-               with_difficulty)
+    # quantiles with every data set weighing the same (a set measured at eight volumes must not set the spread
+    # alone), at split-conformal finite-sample levels over the number of data sets
+    w = _weights(rows)
+    order = np.argsort(res)
+    cum = np.cumsum(w[order]) / w.sum()
+    n, tail = len({r.held_out_as for r in rows}), (1 - COVERAGE) / 2
+    low_q, high_q = max(0.0, math.floor((n + 1) * tail) / n), min(1.0, math.ceil((n + 1) * (1 - tail)) / n)
+    pick = lambda q: float(res[order][min(len(res) - 1, int(np.searchsorted(cum, q)))])  # noqa: E731
+    return Fit(_coef(rows, with_difficulty), pick(low_q), pick(high_q), with_difficulty)
 
 
 @lru_cache(maxsize=2)
@@ -186,20 +193,27 @@ def term_effects(f: Facts) -> list[tuple[str, float]]:
     return [(name, base - from_z(m.z(other), f.classes)) for applies, name, other in checks if applies]
 
 
-def own_plan_gain(rows: Optional[Sequence[Outcome]] = None, quantile: float = 0.9) -> float:
+def own_plan_gain(rows: Optional[Sequence[Outcome]] = None, quantile: float = 0.9,
+                  modality: Optional[str] = None) -> float:
     """How much this product's fine-tuning stage added over its own probe (z scale, the `quantile` of measured
     pairs at the same data set, volume and backbone; a stage that lost counts 0, as `auto` keeps the probe then).
-    From own rows only: published fine-tuning (long GPU schedules) gains more than the CPU plans run here."""
+    From own rows only: published fine-tuning (long GPU schedules) gains more than the CPU plans run here.
+    With `modality`, pairs of that modality when there are at least two: LoRA on a CNN with augmentation and
+    several epochs is not LoRA on a sentence encoder for two epochs."""
     table = load_outcomes()
     rows = [r for r in (rows if rows is not None else usable_rows(table.rows))
             if table.sources[r.source].kind == "own"]
     cells: dict[tuple[str, str, float], list[Outcome]] = {}
     for r in rows:
         cells.setdefault((r.dataset, r.backbone, float(r.per_class or 0)), []).append(r)
-    gains = []
+    gains: dict[str, list[float]] = {}
     for cell in cells.values():
         probe = [r for r in cell if r.strategy == "linear_probe"]
         tuned = [r for r in cell if r.strategy in FINE_TUNING]
         if probe and tuned:
-            gains.append(max(0.0, max(to_z(r.value, r.classes) for r in tuned) - to_z(probe[0].value, probe[0].classes)))
-    return float(np.quantile(gains, quantile)) if gains else 0.0
+            gain = max(0.0, max(to_z(r.value, r.classes) for r in tuned) - to_z(probe[0].value, probe[0].classes))
+            gains.setdefault(probe[0].modality, []).append(gain)
+    pool = gains.get(modality, []) if modality else []
+    if len(pool) < 2:
+        pool = [g for values in gains.values() for g in values]
+    return float(np.quantile(pool, quantile)) if pool else 0.0

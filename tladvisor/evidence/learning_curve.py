@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 from pydantic import BaseModel
@@ -41,9 +41,22 @@ class LearningCurve(BaseModel):
     forecasts: list[CurveForecast]
     eval_examples: int
     seeds: int
+    folds: int = 0  # > 0: cross-validated (every example held out once per seed)
+    per_class: float = 0.0  # examples per class the last point learned from (the base of the multipliers)
+    noise: float = 0.0  # the binomial standard error of the last point's accuracy
 
     def forecast(self, multiplier: float) -> Optional[CurveForecast]:
         return next((f for f in self.forecasts if f.multiplier == multiplier), None)
+
+    def forecast_at(self, per_class: float, multiplier: float, n_test: int = 0) -> CurveForecast:
+        """The forecast at any number of examples per class (the project's own volume); `multiplier` says what
+        that is relative to the client's data now. With `n_test`, the band is for the accuracy the project's own
+        test split of that size will report: its binomial noise adds to the sample's."""
+        noise = self.noise
+        if n_test > 0:
+            p = float(np.clip(np.mean([power_law(np.array([per_class]), *q)[0] for q in self.params]), 0, 1))
+            noise = float(np.sqrt(noise ** 2 + max(p * (1 - p), 1e-4) / n_test))
+        return _forecast(self.params, noise, per_class, multiplier)
 
     def to_markdown(self) -> str:
         lines = ["| examples per class | held-out accuracy (mean ± sd over seeds) |", "|---|---|"]
@@ -51,8 +64,10 @@ class LearningCurve(BaseModel):
                   for p in self.points]
         lines += [f"| **{f.per_class:,.0f} ({f.multiplier:g}x, forecast)** | **{f.accuracy:.1%}** "
                   f"(band {f.low:.1%}-{f.high:.1%}) |" for f in self.forecasts]
-        return "\n".join(lines) + f"\n\nLinear probe on frozen features, {self.seeds} seeds, evaluated on " \
-                                  f"{self.eval_examples:,} held-out examples; fit: accuracy = a - b * n^-c.\n"
+        how = (f"{self.folds}-fold cross-validation, every one of {self.eval_examples:,} examples held out once per seed"
+               if self.folds else f"evaluated on {self.eval_examples:,} held-out examples")
+        return "\n".join(lines) + f"\n\nLinear probe on frozen features, {self.seeds} seeds, {how}; fit: " \
+                                  "accuracy = a - b * n^-c.\n"
 
 
 def _fit(n: np.ndarray, acc: np.ndarray) -> tuple[float, float, float]:
@@ -69,44 +84,110 @@ def _fit(n: np.ndarray, acc: np.ndarray) -> tuple[float, float, float]:
     return float(a), float(b), float(c)
 
 
-def learning_curve(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray, eval_y: np.ndarray,
-                   fractions: tuple[float, ...] = FRACTIONS, seeds: int = 3, multipliers: tuple[float, ...] = (2, 5),
-                   C: float = 1.0) -> LearningCurve:
-    """Probe accuracy on held-out data for nested per-class subsets of the training pool; fit and forecast."""
+def _forecast(params: list[tuple[float, float, float]], noise: float, per_class: float, multiplier: float
+              ) -> CurveForecast:
+    preds = np.array([power_law(np.array([per_class]), *p)[0] for p in params])
+    return CurveForecast(multiplier=multiplier, per_class=per_class,
+                         accuracy=float(np.clip(preds.mean(), 0, 1)),
+                         low=float(np.clip(preds.min() - 1.645 * noise, 0, 1)),
+                         high=float(np.clip(preds.max() + 1.645 * noise, 0, 1)))
+
+
+def _probe_predict(x_tr: Any, y_tr: np.ndarray, x_ev: Any, C: float) -> np.ndarray:
+    """A logistic-regression probe's predictions; dense features are standardised on the training part, sparse
+    ones (the [embedding | n-gram] matrix of `lexical_features`) come scaled already."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    classes = np.unique(train_y)
-    per_class_full = float(np.mean([np.sum(train_y == k) for k in classes]))
-    acc = np.zeros((seeds, len(fractions)))
-    for s in range(seeds):
-        rng = np.random.default_rng(s)
-        order = {k: rng.permutation(np.flatnonzero(train_y == k)) for k in classes}  # nested: prefixes of one order
-        for j, frac in enumerate(fractions):
-            idx = np.concatenate([o[:max(1, int(round(frac * len(o))))] for o in order.values()])
-            if len(np.unique(train_y[idx])) < 2:
-                acc[s, j] = float(np.mean(eval_y == train_y[idx][0]))
-                continue
-            scaler = StandardScaler().fit(train_x[idx])
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                clf = LogisticRegression(C=C, max_iter=2000).fit(scaler.transform(train_x[idx]), train_y[idx])
-            acc[s, j] = float((clf.predict(scaler.transform(eval_x)) == eval_y).mean())
+    if len(np.unique(y_tr)) < 2:
+        return np.full(x_ev.shape[0], y_tr[0])
+    if isinstance(x_tr, np.ndarray):
+        scaler = StandardScaler().fit(x_tr)
+        x_tr, x_ev = scaler.transform(x_tr), scaler.transform(x_ev)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = LogisticRegression(C=C, max_iter=2000).fit(x_tr, y_tr)
+    return clf.predict(x_ev)
+
+
+LEXICAL_C = 10.0  # the middle of the product's n-gram probe grid (trainer.LEXICAL_CS)
+
+
+def lexical_features(x: np.ndarray, texts: list[str]) -> Optional[Any]:
+    """[standardised embedding | character n-gram tf-idf], the features of the product's text probe when n-grams
+    pay (training.lexical); None when no n-gram occurs twice. The vectoriser sees every text, labels never."""
+    from sklearn.preprocessing import StandardScaler
+
+    from tladvisor.training.lexical import combine, fit_vectorizer
+
+    try:
+        vectorizer = fit_vectorizer(texts)
+    except ValueError:
+        return None
+    return combine(StandardScaler().fit_transform(x), vectorizer.transform(texts))
+
+
+def _nested(y: np.ndarray, idx: np.ndarray, fractions: tuple[float, ...], rng: np.random.Generator
+            ) -> list[np.ndarray]:
+    """Per-class nested subsets of `idx` (prefixes of one seeded order per class), one per fraction."""
+    order = {k: rng.permutation(idx[y[idx] == k]) for k in np.unique(y[idx])}
+    return [np.concatenate([o[:max(1, int(round(frac * len(o))))] for o in order.values()]) for frac in fractions]
+
+
+def _curve(acc: np.ndarray, per_class_full: float, n_eval: int, fractions: tuple[float, ...],
+           multipliers: tuple[float, ...], folds: int = 0, current: Optional[float] = None) -> LearningCurve:
+    """Fit the law per seed (rows of `acc`; column j learned from fractions[j] * per_class_full examples per
+    class) and forecast at multiples of `current` examples per class (default: per_class_full); the band is the
+    spread of the per-seed fits, widened by the held-out estimate's own binomial noise on `n_eval` examples."""
+    seeds = acc.shape[0]
     n = np.array([max(1.0, f * per_class_full) for f in fractions])
     params = [_fit(n, acc[s]) for s in range(seeds)]
-    # the band: the spread of the per-seed fits, widened by the held-out estimate's own binomial noise
-    noise = np.sqrt(max(acc[:, -1].mean() * (1 - acc[:, -1].mean()), 1e-4) / max(1, len(eval_y)))
-    forecasts = []
-    for m in multipliers:
-        preds = np.array([power_law(np.array([m * per_class_full]), *p)[0] for p in params])
-        mid = float(np.clip(preds.mean(), 0, 1))
-        forecasts.append(CurveForecast(multiplier=m, per_class=m * per_class_full, accuracy=mid,
-                                       low=float(np.clip(preds.min() - 1.645 * noise, 0, 1)),
-                                       high=float(np.clip(preds.max() + 1.645 * noise, 0, 1))))
+    noise = float(np.sqrt(max(acc[:, -1].mean() * (1 - acc[:, -1].mean()), 1e-4) / max(1, n_eval)))
+    forecasts = [_forecast(params, noise, m * (current or per_class_full), m) for m in multipliers]
     points = [CurvePoint(per_class=float(n[j]), fraction=f, accuracy_mean=float(acc[:, j].mean()),
                          accuracy_std=float(acc[:, j].std()), accuracies=acc[:, j].tolist())
               for j, f in enumerate(fractions)]
-    return LearningCurve(points=points, params=params, forecasts=forecasts, eval_examples=len(eval_y), seeds=seeds)
+    return LearningCurve(points=points, params=params, forecasts=forecasts, eval_examples=n_eval, seeds=seeds,
+                         folds=folds, per_class=per_class_full, noise=noise)
+
+
+def learning_curve(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray, eval_y: np.ndarray,
+                   fractions: tuple[float, ...] = FRACTIONS, seeds: int = 3, multipliers: tuple[float, ...] = (2, 5),
+                   C: float = 1.0) -> LearningCurve:
+    """Probe accuracy on one held-out set for nested per-class subsets of the training pool; fit and forecast."""
+    classes = np.unique(train_y)
+    per_class_full = float(np.mean([np.sum(train_y == k) for k in classes]))
+    acc = np.zeros((seeds, len(fractions)))
+    everything = np.arange(len(train_y))
+    for s in range(seeds):
+        for j, idx in enumerate(_nested(train_y, everything, fractions, np.random.default_rng(s))):
+            acc[s, j] = float((_probe_predict(train_x[idx], train_y[idx], eval_x, C) == eval_y).mean())
+    return _curve(acc, per_class_full, len(eval_y), fractions, multipliers)
+
+
+def cross_validated_curve(x: Any, y: np.ndarray, fractions: tuple[float, ...] = FRACTIONS,
+                          seeds: int = 2, folds: int = 5, multipliers: tuple[float, ...] = (2, 5),
+                          C: float = 1.0) -> Optional[LearningCurve]:
+    """The learning curve with every labelled example held out once: stratified k-fold, nested per-class subsets
+    of each training fold, predictions pooled over the folds, repeated for `seeds` fold assignments. A small
+    sample loses nothing to a fixed test split, and each point's accuracy is measured on all of it (a 30-per-class
+    sample of 7 classes: 210 examples, not 42). None when a class has fewer than 2 examples."""
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = np.bincount(np.unique(y, return_inverse=True)[1])
+    k = int(min(folds, counts.min()))
+    if k < 2:
+        return None
+    acc = np.zeros((seeds, len(fractions)))
+    for s in range(seeds):
+        rng = np.random.default_rng(s)
+        correct = np.zeros(len(fractions))
+        for train_idx, eval_idx in StratifiedKFold(k, shuffle=True, random_state=s).split(x, y):
+            for j, idx in enumerate(_nested(y, train_idx, fractions, rng)):
+                correct[j] += float((_probe_predict(x[idx], y[idx], x[eval_idx], C) == y[eval_idx]).sum())
+        acc[s] = correct / len(y)
+    per_class_train = float(counts.mean()) * (k - 1) / k  # what each fold's probe learned from
+    return _curve(acc, per_class_train, len(y), fractions, multipliers, folds=k, current=float(counts.mean()))
 
 
 def plot_learning_curve(curve: LearningCurve, path: Path) -> Path:

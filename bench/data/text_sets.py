@@ -1,11 +1,13 @@
-"""Build three public intent-classification sets as `text,label` CSVs from GitHub snapshots (see SOURCES.md).
+"""Build public text-classification sets as `text,label` CSVs from GitHub snapshots (see SOURCES.md).
 
-    python bench/data/intent_sets.py MIRROR_ROOT OUT_DIR
+    python bench/data/text_sets.py MIRROR_ROOT OUT_DIR
 
 MIRROR_ROOT holds the snapshots fetched with the library's `fetch` (one git directory per repository, named
-`owner+name/repo`): clinc/oos-eval (CLINC150, CC BY 3.0), xliuhw/NLU-Evaluation-Data (HWU64, CC BY 4.0) and
-sonos/nlu-benchmark (SNIPS 2017, CC0). Writes OUT_DIR/{clinc150,hwu64,snips}.csv. Reading the git objects
-directly (`git show`) needs no work tree.
+`owner+name/repo`): clinc/oos-eval (CLINC150, CC BY 3.0), xliuhw/NLU-Evaluation-Data (HWU64, CC BY 4.0),
+sonos/nlu-benchmark (SNIPS 2017, CC0), regularized-dp/regularized-data-programming (YouTube spam, CC BY 4.0)
+and amazon-science/amazon-multilingual-counterfactual-dataset (German and English product-review sentences,
+counterfactual or not; CC BY-NC 4.0: benchmarking only). Writes OUT_DIR/NAME.csv for each. Reading the git
+objects directly (`git show`) needs no work tree.
 """
 from __future__ import annotations
 
@@ -64,11 +66,33 @@ def snips(repo: Path, seed: int = 0) -> list[tuple[str, str]]:
     return rows
 
 
+def tubespam(repo: Path) -> list[tuple[str, str]]:
+    """YouTube Spam Collection (1,956 comments), the repository's train + val + test pooled; labels named."""
+    rows = []
+    for split in ("train", "val", "test"):
+        text = _git(repo, "show", f"HEAD:data/TubeSpam/TubeSpam_{split}.csv")
+        rows += [(r["text"], "spam" if r["label"] == "1" else "ham") for r in csv.DictReader(text.splitlines())]
+    return rows
+
+
+def counterfactual(repo: Path, lang: str) -> list[tuple[str, str]]:
+    """Amazon product-review sentences in `lang` (DE or EN), counterfactual or not; train + valid + test pooled."""
+    rows = []
+    for split in ("train", "valid", "test"):
+        text = _git(repo, "show", f"HEAD:data/{lang}_{split}.tsv")
+        rows += [(r["sentence"], "counterfactual" if r["is_counterfactual"] == "1" else "factual")
+                 for r in csv.DictReader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)]
+    return rows
+
+
 def main() -> int:
     mirror, out = Path(sys.argv[1]), Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
     builders = {"clinc150": (clinc150, "clinc+oos-eval"), "hwu64": (hwu64, "xliuhw+NLU-Evaluation-Data"),
-                "snips": (snips, "sonos+nlu-benchmark")}
+                "snips": (snips, "sonos+nlu-benchmark"),
+                "tubespam": (tubespam, "regularized-dp+regularized-data-programming"),
+                "counterfactual_de": (lambda r: counterfactual(r, "DE"), "amazon-science+amazon-multilingual-counterfactual-dataset"),
+                "counterfactual_en": (lambda r: counterfactual(r, "EN"), "amazon-science+amazon-multilingual-counterfactual-dataset")}
     for name, (build, folder) in builders.items():
         rows = build(mirror / folder / "repo")
         with (out / f"{name}.csv").open("w", newline="", encoding="utf-8") as fh:
