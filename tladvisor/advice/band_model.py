@@ -151,15 +151,13 @@ def lodo_residuals(rows: Sequence[Outcome], with_difficulty: bool) -> np.ndarray
 def fit(rows: Sequence[Outcome], with_difficulty: bool) -> Fit:
     """The model on `rows`; its spread from leave-one-data-set-out residuals on the same rows."""
     res = lodo_residuals(rows, with_difficulty)
-    # quantiles with every data set weighing the same (a set measured at eight volumes must not set the spread
-    # alone), at split-conformal finite-sample levels over the number of data sets
+    # every data set weighs the same (a set measured at eight volumes must not set the spread alone), at
+    # split-conformal finite-sample levels over the number of data sets
     w = _weights(rows)
-    order = np.argsort(res)
-    cum = np.cumsum(w[order]) / w.sum()
     n, tail = len({r.held_out_as for r in rows}), (1 - COVERAGE) / 2
     low_q, high_q = max(0.0, math.floor((n + 1) * tail) / n), min(1.0, math.ceil((n + 1) * (1 - tail)) / n)
-    pick = lambda q: float(res[order][min(len(res) - 1, int(np.searchsorted(cum, q)))])  # noqa: E731
-    return Fit(_coef(rows, with_difficulty), pick(low_q), pick(high_q), with_difficulty)
+    low, high = np.quantile(res, [low_q, high_q], weights=w, method="inverted_cdf")
+    return Fit(_coef(rows, with_difficulty), float(low), float(high), with_difficulty)
 
 
 @lru_cache(maxsize=2)

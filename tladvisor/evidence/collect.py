@@ -104,9 +104,9 @@ def collect_evidence(data: str, out_dir: str | Path, *, prior_band: Optional[tup
     from tladvisor.evidence.frozen import base_config, frozen_features
     from tladvisor.evidence.learning_curve import (LEXICAL_C, cross_validated_curve, learning_curve,
                                                    lexical_features, plot_learning_curve)
-    from tladvisor.training.lexical import MAX_LEXICAL_CLASSES
     from tladvisor.evidence.mislabels import likely_mislabels
     from tladvisor.evidence.ranking import rank_backbones
+    from tladvisor.training.lexical import MAX_LEXICAL_CLASSES
     from tladvisor.training.rundir import atomic_write_json, atomic_write_text
 
     say = progress or (lambda msg: None)

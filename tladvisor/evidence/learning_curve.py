@@ -42,7 +42,6 @@ class LearningCurve(BaseModel):
     eval_examples: int
     seeds: int
     folds: int = 0  # > 0: cross-validated (every example held out once per seed)
-    per_class: float = 0.0  # examples per class the last point learned from (the base of the multipliers)
     noise: float = 0.0  # the binomial standard error of the last point's accuracy
 
     def forecast(self, multiplier: float) -> Optional[CurveForecast]:
@@ -52,11 +51,7 @@ class LearningCurve(BaseModel):
         """The forecast at any number of examples per class (the project's own volume); `multiplier` says what
         that is relative to the client's data now. With `n_test`, the band is for the accuracy the project's own
         test split of that size will report: its binomial noise adds to the sample's."""
-        noise = self.noise
-        if n_test > 0:
-            p = float(np.clip(np.mean([power_law(np.array([per_class]), *q)[0] for q in self.params]), 0, 1))
-            noise = float(np.sqrt(noise ** 2 + max(p * (1 - p), 1e-4) / n_test))
-        return _forecast(self.params, noise, per_class, multiplier)
+        return _forecast(self.params, self.noise, per_class, multiplier, n_test)
 
     def to_markdown(self) -> str:
         lines = ["| examples per class | held-out accuracy (mean ± sd over seeds) |", "|---|---|"]
@@ -84,11 +79,15 @@ def _fit(n: np.ndarray, acc: np.ndarray) -> tuple[float, float, float]:
     return float(a), float(b), float(c)
 
 
-def _forecast(params: list[tuple[float, float, float]], noise: float, per_class: float, multiplier: float
-              ) -> CurveForecast:
+def _forecast(params: list[tuple[float, float, float]], noise: float, per_class: float, multiplier: float,
+              n_test: int = 0) -> CurveForecast:
+    """The per-seed laws at `per_class`: their mean, and their spread widened by the measurement noise (plus, with
+    `n_test`, the binomial noise of a test split of that size at the forecast accuracy)."""
     preds = np.array([power_law(np.array([per_class]), *p)[0] for p in params])
-    return CurveForecast(multiplier=multiplier, per_class=per_class,
-                         accuracy=float(np.clip(preds.mean(), 0, 1)),
+    mid = float(np.clip(preds.mean(), 0, 1))
+    if n_test > 0:
+        noise = float(np.sqrt(noise ** 2 + max(mid * (1 - mid), 1e-4) / n_test))
+    return CurveForecast(multiplier=multiplier, per_class=per_class, accuracy=mid,
                          low=float(np.clip(preds.min() - 1.645 * noise, 0, 1)),
                          high=float(np.clip(preds.max() + 1.645 * noise, 0, 1)))
 
@@ -148,7 +147,7 @@ def _curve(acc: np.ndarray, per_class_full: float, n_eval: int, fractions: tuple
                          accuracy_std=float(acc[:, j].std()), accuracies=acc[:, j].tolist())
               for j, f in enumerate(fractions)]
     return LearningCurve(points=points, params=params, forecasts=forecasts, eval_examples=n_eval, seeds=seeds,
-                         folds=folds, per_class=per_class_full, noise=noise)
+                         folds=folds, noise=noise)
 
 
 def learning_curve(train_x: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray, eval_y: np.ndarray,
