@@ -99,8 +99,10 @@ def test_linear_probe_beats_chance_and_caches_features(data, tmp_path):
 
     first = train(cfg(data, tmp_path / "probe1", strategy="linear_probe"))
     assert first.metrics["accuracy"] >= 0.8  # chance is 1/3
-    emb = first.stage_results[0]["embedding"]
-    assert emb["computed"] == 90 and emb["cached"] == 0  # every image embedded once
+    emb, choice = first.stage_results[0]["embedding"], first.stage_results[0]["preprocess"]
+    # every image embedded once with the chosen preprocessing: the choice's sample, then the rest
+    assert emb["computed"] + choice["embedding"][choice["chosen"]]["computed"] == 90
+    assert emb["computed"] + emb["cached"] == 90 and choice["sample"] == 90 - emb["computed"]
     second = train(cfg(data, tmp_path / "probe2", strategy="linear_probe"))
     assert second.stage_results[0]["embedding"] == {"cached": 90, "computed": 0, "seconds": 0.0}
     assert second.metrics["accuracy"] == first.metrics["accuracy"]
@@ -329,6 +331,48 @@ def test_full_frame_keeps_defects_at_the_border_and_predict_uses_it(tmp_path):
     loaded = load_run(runs["full_frame"].run_dir)  # ... and used by predict
     top = loaded.predict([str(p) for p in sorted((data / "edge_defect").iterdir())[:8]], top_k=1)
     assert sum(t[0][0] == "edge_defect" for t in top) >= 7
+
+
+def _border_clutter(root: Path, per_class: int = 40, size: int = 96, seed: int = 1) -> Path:
+    """Faint horizontal vs vertical stripes in the middle, framed by a 5-px ring of loud stripes whose direction is
+    random (a fixture's edge, a label sticker): the class is in the centre, the border only adds noise."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    ring = (yy < 5) | (yy >= size - 5) | (xx < 5) | (xx >= size - 5)
+    for label in ("horizontal", "vertical"):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            half = int(rng.integers(6, 10)) // 2
+            img = rng.normal(128, 20, (size, size)) + 6.0 * (((yy if label == "horizontal" else xx) // half) % 2)
+            loud = ((yy if rng.random() < 0.5 else xx) // 3) % 2
+            img[ring] = np.where(loud[ring] == 1, 250, 5)
+            Image.fromarray(img.clip(0, 255).astype(np.uint8)).convert("RGB").save(root / label / f"{label}_{i:03d}.png")
+    return root
+
+
+def test_auto_preprocessing_is_chosen_by_the_probes_cross_validation(tmp_path):
+    """'auto' keeps the full frame where the defect is at the border and takes the centre crop where the border is
+    only noise; the choice and both scores are recorded, and predict preprocesses as the run chose."""
+    from tladvisor.training.predict import load_run
+    from tladvisor.training.trainer import train
+
+    chosen = {}
+    for name, data in (("border", _border_defects(tmp_path / "border")),
+                       ("clutter", _border_clutter(tmp_path / "clutter"))):
+        run = train(cfg(data, tmp_path / f"run-{name}", strategy="linear_probe", preprocess="auto", resolution=96))
+        probe = json.loads((Path(run.run_dir) / "result.json").read_text())["stage_results"][0]
+        choice = probe["preprocess"]
+        assert set(choice["cv_macro_f1"]) == {"full_frame", "center_crop"} and choice["why"]
+        info = json.loads((Path(run.run_dir) / "model" / "model_info.json").read_text())
+        assert info["preprocess"] == choice["chosen"]
+        assert (info["data_config"]["crop_pct"] == 1.0) == (choice["chosen"] == "full_frame")
+        chosen[name] = (choice["chosen"], run)
+    assert chosen["border"][0] == "full_frame" and chosen["border"][1].metrics["accuracy"] >= 0.9
+    assert chosen["clutter"][0] == "center_crop", chosen["clutter"]
+    loaded = load_run(chosen["clutter"][1].run_dir)
+    assert "Resize(size=109" in repr(loaded.prep)  # 96 px / crop_pct 0.875: resized larger, then cropped to 96
 
 
 def test_a_time_budget_sizes_the_plan_and_stops_fine_tuning(data, tmp_path):

@@ -53,8 +53,9 @@ class TrainConfig(BaseModel):
     resolution: Optional[int] = Field(None, ge=16, le=2048)
     preprocess: Literal["auto", "full_frame", "center_crop"] = Field(
         "auto", description="Images: 'full_frame' resizes the whole image to the input size (nothing cut away: "
-        "defects near the border stay); 'center_crop' is the backbone's ImageNet evaluation crop; 'auto' = "
-        "full_frame (see bench/results/plain_script.md).")
+        "defects near the border stay); 'center_crop' is the backbone's ImageNet evaluation crop; 'auto' = the one "
+        "the probe's cross-validation prefers on a sample of the labelled images (full frame unless the crop wins by "
+        "more than noise; without a probe stage, full frame). See tladvisor/training/preprocess_choice.py.")
     augment: Literal["auto", "inspection", "photo", "timm"] = Field(
         "auto", description="Images, fine-tuning: 'inspection' = random crops that keep at least 60% of the frame, "
         "horizontal and vertical flips, quarter turns, brightness / contrast jitter (never colour); 'photo' = the "

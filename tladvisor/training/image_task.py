@@ -142,16 +142,26 @@ class ImageTask(Task):
     def build_model(self, pretrained: bool = True) -> ImageClassifier:
         self.backbone = create_image_backbone(self.config.backbone, resolution=self.config.resolution,
                                               pretrained=pretrained)
-        if self.config.preprocess in ("auto", "full_frame"):
-            # the whole frame, resized: ImageNet's centre crop (crop_pct 0.875) cuts away the border, where
-            # inspection images often have their defect. Saved in the run's data_config, so predict does the same.
-            self.backbone.data_config.update(crop_pct=1.0, crop_mode="squash")
+        cfg = self.backbone.data_config
+        self._imagenet_crop = {"crop_pct": cfg.get("crop_pct", 0.875), "crop_mode": cfg.get("crop_mode", "center")}
+        # 'auto' starts from the full frame; a probe may switch it (tladvisor.training.preprocess_choice)
+        self.set_preprocess("center_crop" if self.config.preprocess == "center_crop" else "full_frame")
         return ImageClassifier(self.backbone.model, self.backbone.num_features, len(self.classes))
+
+    def set_preprocess(self, name: str) -> None:
+        """'full_frame': the whole image resized (ImageNet's centre crop, crop_pct 0.875, cuts away the border, where
+        inspection images often have their defect); 'center_crop': the backbone's ImageNet evaluation crop. Saved in
+        the run's data_config, so predict does the same."""
+        if name == "center_crop":
+            self.backbone.data_config.update(self._imagenet_crop)
+        else:
+            self.backbone.data_config.update(crop_pct=1.0, crop_mode="squash")
+        self.preprocess = name
 
     def model_info(self) -> dict[str, Any]:
         bb = self.backbone
         return {"modality": "image", "backbone": self.config.backbone, "arch": bb.arch, "weights_id": bb.weights_id,
-                "num_features": bb.num_features, "data_config": {k: list(v) if isinstance(v, tuple) else v
+                "num_features": bb.num_features, "preprocess": self.preprocess, "data_config": {k: list(v) if isinstance(v, tuple) else v
                                                                  for k, v in bb.data_config.items()},
                 "train_augmentation": self.augmentation()}
 
@@ -201,37 +211,48 @@ class ImageTask(Task):
               ) -> dict[str, np.ndarray]:
         """Backbone features for the named splits. Frozen: each image computed once and cached on disk;
         `tuned=True` (a backbone changed by fine-tuning) computes them afresh and caches nothing."""
-        cache = FeatureCache({"arch": self.backbone.arch, "weights": self.backbone.weights_id,
-                              "preprocess": repr(self.eval_transform()), "decode_min_side": self.decode_side(),
-                              "precision": accelerator.mixed_precision})  # bf16 features differ from fp32
         all_paths = [p for n in names for p in self.split(n)[0]]
-
-        def compute(positions: list[int]) -> np.ndarray:
-            backbone = model.backbone.eval().to(accelerator.device)  # already channels-last where it pays
-            channels_last = model.channels_last
-            ds = ImageFiles([all_paths[i] for i in positions], list(range(len(positions))), self.eval_transform(),
-                            self.decode_side())
-            loader = accelerator.prepare(DataLoader(ds, batch_size=64, shuffle=False, num_workers=_workers(False)))
-            out = {}
-            for x, idx in loader:
-                if channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with accelerator.autocast():
-                    f = backbone(x)
-                f, idx = accelerator.gather_for_metrics((f.float(), idx))
-                out.update(zip(idx.tolist(), f.cpu().numpy()))
-            return np.stack([out[j] for j in range(len(positions))])
-
+        sizes = {n: len(self.split(n)[0]) for n in names}
         if tuned:
-            sizes, feats, start, result = [len(self.split(n)[0]) for n in names], compute(
-                list(range(len(all_paths)))) if all_paths else np.zeros((0, 1)), 0, {}
-            for name, count in zip(names, sizes):
+            feats, start, result = self._forward(model, all_paths, accelerator), 0, {}
+            for name, count in sizes.items():
                 result[name], start = feats[start:start + count], start + count
             return result
-        result, self.embed_stats = embed_cached(cache, [self.sha1[p] for p in all_paths],
-                                                {n: len(self.split(n)[0]) for n in names}, compute,
-                                                accelerator.is_main_process)
+        result, self.embed_stats = embed_cached(self._cache(accelerator), [self.sha1[p] for p in all_paths], sizes,
+                                                lambda pos: self._forward(model, [all_paths[i] for i in pos],
+                                                                          accelerator), accelerator.is_main_process)
         return result
+
+    def embed_paths(self, model: ImageClassifier, paths: list[str], accelerator) -> tuple[np.ndarray, dict[str, Any]]:
+        """Frozen, cached backbone features of some of the task's images: (features, {cached, computed, seconds})."""
+        result, stats = embed_cached(self._cache(accelerator), [self.sha1[p] for p in paths], {"all": len(paths)},
+                                     lambda pos: self._forward(model, [paths[i] for i in pos], accelerator),
+                                     accelerator.is_main_process)
+        return result["all"], stats
+
+    def _cache(self, accelerator) -> FeatureCache:
+        return FeatureCache({"arch": self.backbone.arch, "weights": self.backbone.weights_id,
+                             "preprocess": repr(self.eval_transform()), "decode_min_side": self.decode_side(),
+                             "precision": accelerator.mixed_precision})  # bf16 features differ from fp32
+
+    @torch.no_grad()
+    def _forward(self, model: ImageClassifier, paths: list[str], accelerator) -> np.ndarray:
+        """Pooled backbone features of `paths`, in order, with the current evaluation transform."""
+        if not paths:
+            return np.zeros((0, 1))
+        backbone = model.backbone.eval().to(accelerator.device)  # already channels-last where it pays
+        channels_last = model.channels_last
+        ds = ImageFiles(paths, list(range(len(paths))), self.eval_transform(), self.decode_side())
+        loader = accelerator.prepare(DataLoader(ds, batch_size=64, shuffle=False, num_workers=_workers(False)))
+        out = {}
+        for x, idx in loader:
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with accelerator.autocast():
+                f = backbone(x)
+            f, idx = accelerator.gather_for_metrics((f.float(), idx))
+            out.update(zip(idx.tolist(), f.cpu().numpy()))
+        return np.stack([out[j] for j in range(len(paths))])
 
     # ------------------------------------------------------- fine-tuning
     def lora_targets(self, model: ImageClassifier) -> list[str]:

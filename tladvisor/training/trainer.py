@@ -18,6 +18,7 @@ from tladvisor.training.errors import BackboneUnavailableError, DataError, RunDi
 from tladvisor.training.evaluation import classification_metrics
 from tladvisor.training.lexical import (MAX_LEXICAL_CLASSES, MAX_LEXICAL_ROWS, LexicalTerm, WithLexical, combine,
                                         fit_vectorizer)
+from tladvisor.training.preprocess_choice import choose_preprocess
 from tladvisor.training.rundir import (RunState, append_jsonl, atomic_torch_save, atomic_write_json, discard_run_dir,
                                       new_run_dir, rewind_jsonl)
 from tladvisor.training.task import Task, make_task  # noqa: F401  (make_task re-exported for front ends)
@@ -91,6 +92,38 @@ def _set_head(model: nn.Module, w: np.ndarray, b: np.ndarray) -> None:
         head.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
 
 
+def _choose_c(xs: np.ndarray, y: np.ndarray, cv: list, balanced: bool) -> tuple[float, float, Any, Optional[str]]:
+    """(C, its cross-validated macro-F1, the fitted LogisticRegressionCV, class weighting) over PROBE_CS and the
+    class weightings worth trying on these labels."""
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.metrics import f1_score, make_scorer
+
+    # warm-started along the C path: ~2x faster than one fit per C and fold. The scorer is a callable:
+    # scikit-learn 1.9's "f1_macro" string crashes LogisticRegressionCV on two classes (pos_label clash)
+    scorer = make_scorer(f1_score, average="macro", zero_division=0)
+    best_c, cv_f1, clf, class_weight = -1.0, -1.0, None, None
+    with warnings.catch_warnings():  # scikit-learn 1.8+ announces attribute changes we do not depend on
+        warnings.simplefilter("ignore", FutureWarning)
+        for weighting in class_weightings(y, balanced):
+            fitted = LogisticRegressionCV(Cs=PROBE_CS, cv=cv, scoring=scorer, max_iter=3000,
+                                          class_weight=weighting).fit(xs, y)
+            fold_scores = np.asarray(next(iter(fitted.scores_.values()))).mean(axis=0)  # mean macro-F1 per C
+            c = float(fitted.C_[0])
+            f1 = float(fold_scores[PROBE_CS.index(c)]) if c in PROBE_CS else float(fold_scores.max())
+            if clf is None or f1 > cv_f1 + BALANCED_MARGIN:  # balanced weights must win by more than noise
+                best_c, cv_f1, clf, class_weight = c, f1, fitted, weighting
+    return best_c, cv_f1, clf, class_weight
+
+
+def probe_cv_score(x: np.ndarray, y: np.ndarray, seed: int, balanced: bool) -> Optional[float]:
+    """The probe's cross-validated macro-F1 on features `x` (standardised here), or None when no class has two
+    examples to hold one out."""
+    from sklearn.preprocessing import StandardScaler
+
+    cv = probe_folds(y, np.zeros(len(y), bool), seed)
+    return _choose_c(StandardScaler().fit_transform(x), y, cv, balanced)[1] if cv else None
+
+
 def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> dict[str, Any]:
     """Linear probe: embed once (cached), choose C by cross-validated macro-F1 on train+val, fit the head.
 
@@ -99,8 +132,8 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
     stage's validation score and bias the choice between stages. That train-only head's validation score is
     then the probe's score in the choice, so every stage is judged on the same examples.
     """
-    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-    from sklearn.metrics import f1_score, make_scorer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
     from sklearn.preprocessing import StandardScaler
 
     t0 = time.perf_counter()
@@ -115,18 +148,7 @@ def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> di
     with warnings.catch_warnings():  # scikit-learn 1.8+ announces attribute changes we do not depend on
         warnings.simplefilter("ignore", FutureWarning)
         if cv:
-            # warm-started along the C path: ~2x faster than one fit per C and fold. The scorer is a callable:
-            # scikit-learn 1.9's "f1_macro" string crashes LogisticRegressionCV on two classes (pos_label clash)
-            scorer = make_scorer(f1_score, average="macro", zero_division=0)
-            best_c, cv_f1, clf = -1.0, -1.0, None
-            for weighting in class_weightings(y, task.config.balanced_loss):
-                fitted = LogisticRegressionCV(Cs=PROBE_CS, cv=cv, scoring=scorer, max_iter=3000,
-                                              class_weight=weighting).fit(xs, y)
-                fold_scores = np.asarray(next(iter(fitted.scores_.values()))).mean(axis=0)  # mean macro-F1 per C
-                c = float(fitted.C_[0])
-                f1 = float(fold_scores[PROBE_CS.index(c)]) if c in PROBE_CS else float(fold_scores.max())
-                if clf is None or f1 > cv_f1 + BALANCED_MARGIN:  # balanced weights must win by more than noise
-                    best_c, cv_f1, clf, class_weight = c, f1, fitted, weighting
+            best_c, cv_f1, clf, class_weight = _choose_c(xs, y, cv, task.config.balanced_loss)
         else:  # no class has two examples to hold one out: nothing to choose C with; the default stands
             best_c, cv_f1, class_weight = 1.0, float("nan"), None
             clf = LogisticRegression(C=best_c, max_iter=3000).fit(xs, y)
@@ -546,6 +568,8 @@ def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Pat
             budget_notes.append(f"{stage} skipped: the {config.budget_minutes:g}-minute budget was used up")
             continue
         if done:
+            if done.get("preprocess"):  # the probe's choice of image preprocessing holds for the resumed run
+                task.set_preprocess(done["preprocess"]["chosen"])
             if stage == "lora":
                 model, _ = _groups_for("lora", model, task, config)
             model.load_state_dict(torch.load(ckpt_dir / f"{key}.pt", map_location="cpu", weights_only=True))
@@ -563,7 +587,13 @@ def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Pat
         t_stage = time.perf_counter()
         if stage == "linear_probe" and pooled:
             later = any(s != "linear_probe" for s in config.stages()[idx + 1:])
+            choice = None
+            if task.modality == "image" and config.preprocess == "auto":  # full frame or centre crop, by CV
+                choice = choose_preprocess(task, model, accelerator, config.seed,
+                                           lambda x, y: probe_cv_score(x, y, config.seed, config.balanced_loss))
             result = _fit_probe(task, model, accelerator, config.seed, warm_start_next=later)
+            if choice is not None:
+                result["preprocess"] = choice
             if main:
                 log({"stage": stage, **{k: v for k, v in result.items() if k != "embedding" and not k.startswith("_")}})
         else:
