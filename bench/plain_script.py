@@ -40,7 +40,7 @@ def product(data: Path, work: Path, preprocess: str) -> dict:
     choice = res.stage_results[0].get("preprocess") or {}
     return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "errors": m["errors"], "n_test": m["n"],
             "wall_s": round(time.perf_counter() - t0, 1), "run_dir": res.run_dir,
-            "preprocess": choice.get("chosen", preprocess), "choice": {k: choice[k] for k in ("cv_macro_f1", "sample")
+            "preprocess": choice.get("chosen", preprocess), "choice": {k: choice[k] for k in ("loo_macro_f1", "sample")
                                                                        if k in choice}}
 
 

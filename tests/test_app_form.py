@@ -4,7 +4,6 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-import pytest
 
 from app import build_app
 from imagegen import make_image_folder, zip_folder

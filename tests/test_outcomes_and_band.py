@@ -27,6 +27,8 @@ def test_table_is_broad_and_every_row_has_a_checkable_source():
     assert any(r.task == "ner" for r in table.rows)
     assert min(r.classes for r in table.rows) <= 2 and max(r.classes for r in table.rows) >= 100
     assert {r.difficulty for r in table.rows} == {"obvious", "subtle", "expert"}
+    per_class = [r.per_class or r.total / r.classes for r in table.rows]  # NER / tabular rows give the total
+    assert min(per_class) <= 5 and max(per_class) >= 5000  # few-shot to large (tabular steel energy: 9,344)
     for r in table.rows:
         src = table.sources[r.source]
         if src.kind == "published":

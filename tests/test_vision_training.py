@@ -364,7 +364,7 @@ def test_auto_preprocessing_is_chosen_by_the_probes_cross_validation(tmp_path):
         run = train(cfg(data, tmp_path / f"run-{name}", strategy="linear_probe", preprocess="auto", resolution=96))
         probe = json.loads((Path(run.run_dir) / "result.json").read_text())["stage_results"][0]
         choice = probe["preprocess"]
-        assert set(choice["cv_macro_f1"]) == {"full_frame", "center_crop"} and choice["why"]
+        assert set(choice["loo_macro_f1"]) == {"full_frame", "center_crop"} and choice["why"]
         info = json.loads((Path(run.run_dir) / "model" / "model_info.json").read_text())
         assert info["preprocess"] == choice["chosen"]
         assert (info["data_config"]["crop_pct"] == 1.0) == (choice["chosen"] == "full_frame")

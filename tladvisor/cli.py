@@ -518,7 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resolution", type=int)
     tr.add_argument("--preprocess", choices=["auto", "full_frame", "center_crop"],
                     help="images: resize the whole frame (keeps defects at the border), centre-crop, or auto (default: "
-                         "the probe's cross-validation chooses on a sample)")
+                         "chosen by cross-validation on a sample)")
     tr.add_argument("--augment", choices=["auto", "inspection", "photo", "timm"],
                     help="images, fine-tuning: inspection (crops keeping 60%% of the frame, flips both ways, quarter "
                          "turns), photo (horizontal flips only) or timm's ImageNet recipe; auto: inspection for "

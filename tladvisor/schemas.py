@@ -54,7 +54,7 @@ class TrainConfig(BaseModel):
     preprocess: Literal["auto", "full_frame", "center_crop"] = Field(
         "auto", description="Images: 'full_frame' resizes the whole image to the input size (nothing cut away: "
         "defects near the border stay); 'center_crop' is the backbone's ImageNet evaluation crop; 'auto' = the one "
-        "the probe's cross-validation prefers on a sample of the labelled images (full frame unless the crop wins by "
+        "a cross-validated comparison prefers on a sample of the labelled images (full frame unless the crop wins by "
         "more than noise; without a probe stage, full frame). See tladvisor/training/preprocess_choice.py.")
     augment: Literal["auto", "inspection", "photo", "timm"] = Field(
         "auto", description="Images, fine-tuning: 'inspection' = random crops that keep at least 60% of the frame, "

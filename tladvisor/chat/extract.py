@@ -200,7 +200,7 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str]) -> dict[str, int
         out["total"] = named[1]
     if "classes" not in out:
         m = _search(rf"{_N}\s+(?:(?!{_BREAK}\b)[a-z][a-z'/-]*\s+){{0,2}}?{_CLASS_WORDS}\b", rest) or \
-            _search(rf"(?<![\w.])(\d+)\s*-\s*way\b", rest) or \
+            _search(r"(?<![\w.])(\d+)\s*-\s*way\b", rest) or \
             _search(rf"\b(?:classify|classifying|sort|sorting|route|routing|split|categori[sz]e|group|divide)\b"
                     rf"(?:\s+[a-z][a-z'-]*){{0,5}}?\s+into\s+{_N}\s+[a-z]", rest)
         if m and _int(m.group(1)) and _int(m.group(1)) < 100000:

@@ -1,15 +1,19 @@
-"""'auto' image preprocessing: the whole frame resized, or the backbone's ImageNet centre crop, chosen by the
-probe's own cross-validation on a stratified sample of the labelled images.
+"""'auto' image preprocessing: the whole frame resized, or the backbone's ImageNet centre crop, chosen by a
+cross-validated comparison of the frozen features on a stratified sample of the labelled images.
 
 Neither wins everywhere (bench/results/plain_script.md): on NEU-CLS steel surfaces both score alike, while on the
-DeepPCB defect crops the centre crop's cross-validated macro-F1 is 0.05 higher on all training images and higher
-on 6 of 6 samples of 300 (0.02-0.09). The full frame stays unless the crop wins by more than noise, because it
+DeepPCB defect crops the probe's cross-validated macro-F1 is 0.05 higher with the centre crop on all training
+images and higher on 6 of 6 samples of 300 (0.02-0.09). The full frame stays unless the crop wins by more than noise, because it
 never cuts away a defect at the border.
+
+The score is a ridge classifier's leave-one-out macro-F1 on the standardised features (closed form: 0.15 s for both
+preprocessings on 300 PCB images, where the probe's own 5-fold logistic-regression CV took 33 s). On 6 samples of
+300 it ranks the two as that CV does: PCB centre crop +0.04 to +0.09, NEU within 0.01.
 """
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -36,10 +40,30 @@ def margin(n: int) -> float:
     return max(MIN_MARGIN, 2.0 / max(n, 1))
 
 
-def choose_preprocess(task: Any, model: Any, accelerator: Any, seed: int,
-                      score: Callable[[np.ndarray, np.ndarray], Optional[float]]) -> dict[str, Any]:
-    """Compare the two preprocessings with `score` (the probe's cross-validated macro-F1) on the same sample of the
-    task's train + validation images, set the winner on the task and return what was measured."""
+def loo_macro_f1(x: np.ndarray, y: np.ndarray) -> Optional[float]:
+    """Leave-one-out macro-F1 of a one-vs-rest ridge classifier on standardised features, its penalty chosen on the
+    same leave-one-out predictions (scikit-learn's closed form); None with fewer than two classes or two examples in
+    no class."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import f1_score
+    from sklearn.preprocessing import StandardScaler
+
+    classes, codes = np.unique(y, return_inverse=True)
+    if len(classes) < 2 or np.bincount(codes).max() < 2:
+        return None
+
+    def score(est, x_, targets) -> float:  # RidgeCV hands over the leave-one-out predictions (one column per class)
+        return f1_score(targets.argmax(1), est.predict(x_).argmax(1), average="macro", zero_division=0)
+
+    # one column per class, two for two classes: RidgeClassifierCV's single binary column breaks a macro-F1 scorer
+    targets = 2.0 * np.eye(len(classes))[codes] - 1.0
+    fitted = RidgeCV(alphas=np.logspace(0, 5, 11), scoring=score).fit(StandardScaler().fit_transform(x), targets)
+    return float(fitted.best_score_)
+
+
+def choose_preprocess(task: Any, model: Any, accelerator: Any, seed: int) -> dict[str, Any]:
+    """Compare the two preprocessings on the same sample of the task's train + validation images, set the winner
+    on the task and return what was measured."""
     t0 = time.perf_counter()
     paths, labels = task.split("train+val")
     y_all = np.asarray(labels)
@@ -50,17 +74,17 @@ def choose_preprocess(task: Any, model: Any, accelerator: Any, seed: int,
     for name in OPTIONS:
         task.set_preprocess(name)
         feats, embedding[name] = task.embed_paths(model, sample, accelerator)
-        scores[name] = score(feats, y)
+        scores[name] = loo_macro_f1(feats, y)
     full, crop = scores["full_frame"], scores["center_crop"]
     need = margin(len(idx))
     chosen = "center_crop" if full is not None and crop is not None and crop > full + need else "full_frame"
     task.set_preprocess(chosen)
     if full is None or crop is None:
-        why = "too few examples per class to cross-validate: the full frame stands"
+        why = "too few examples per class to compare: the full frame stands"
     elif chosen == "center_crop":
         why = f"the centre crop scored {crop:.3f} vs {full:.3f} for the full frame (macro-F1, {len(idx)} images)"
     else:
         why = (f"the full frame kept: {full:.3f} vs {crop:.3f} for the centre crop (macro-F1, {len(idx)} images; "
                f"the crop must win by {need:.3f})")
-    return {"chosen": chosen, "cv_macro_f1": scores, "sample": int(len(idx)), "margin": round(need, 4),
+    return {"chosen": chosen, "loo_macro_f1": scores, "sample": int(len(idx)), "margin": round(need, 4),
             "why": why, "embedding": embedding, "seconds": round(time.perf_counter() - t0, 2)}

@@ -115,15 +115,6 @@ def _choose_c(xs: np.ndarray, y: np.ndarray, cv: list, balanced: bool) -> tuple[
     return best_c, cv_f1, clf, class_weight
 
 
-def probe_cv_score(x: np.ndarray, y: np.ndarray, seed: int, balanced: bool) -> Optional[float]:
-    """The probe's cross-validated macro-F1 on features `x` (standardised here), or None when no class has two
-    examples to hold one out."""
-    from sklearn.preprocessing import StandardScaler
-
-    cv = probe_folds(y, np.zeros(len(y), bool), seed)
-    return _choose_c(StandardScaler().fit_transform(x), y, cv, balanced)[1] if cv else None
-
-
 def _fit_probe(task, model, accelerator, seed: int, warm_start_next: bool) -> dict[str, Any]:
     """Linear probe: embed once (cached), choose C by cross-validated macro-F1 on train+val, fit the head.
 
@@ -589,8 +580,7 @@ def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Pat
             later = any(s != "linear_probe" for s in config.stages()[idx + 1:])
             choice = None
             if task.modality == "image" and config.preprocess == "auto":  # full frame or centre crop, by CV
-                choice = choose_preprocess(task, model, accelerator, config.seed,
-                                           lambda x, y: probe_cv_score(x, y, config.seed, config.balanced_loss))
+                choice = choose_preprocess(task, model, accelerator, config.seed)
             result = _fit_probe(task, model, accelerator, config.seed, warm_start_next=later)
             if choice is not None:
                 result["preprocess"] = choice
