@@ -368,6 +368,9 @@ def test_auto_preprocessing_is_chosen_by_the_probes_cross_validation(tmp_path):
         info = json.loads((Path(run.run_dir) / "model" / "model_info.json").read_text())
         assert info["preprocess"] == choice["chosen"]
         assert (info["data_config"]["crop_pct"] == 1.0) == (choice["chosen"] == "full_frame")
+        card = (Path(run.run_dir) / "README.md").read_text()
+        assert "Image preprocessing: " + ("the whole frame" if choice["chosen"] == "full_frame" else
+                                          "the backbone's ImageNet centre crop") in card and choice["why"] in card
         chosen[name] = (choice["chosen"], run)
     assert chosen["border"][0] == "full_frame" and chosen["border"][1].metrics["accuracy"] >= 0.9
     assert chosen["clutter"][0] == "center_crop", chosen["clutter"]

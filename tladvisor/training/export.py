@@ -101,6 +101,17 @@ def _imbalance_line(result: RunResult, info: dict[str, Any]) -> str:
     return ("Rare classes and augmentation: " + "; ".join(parts) + ".\n") if parts else ""
 
 
+def _preprocess_line(result: RunResult, info: dict[str, Any]) -> str:
+    """Images: how each image reaches the model (whole frame or centre crop) and, for 'auto', why."""
+    if "preprocess" not in info:
+        return ""
+    choice = next((s["preprocess"] for s in result.stage_results if s.get("preprocess")), None)
+    how = {"full_frame": "the whole frame resized to the input size (nothing cut away)",
+           "center_crop": "the backbone's ImageNet centre crop"}[info["preprocess"]]
+    why = f" (chosen on a sample: {choice['why']})" if choice else ""
+    return f"Image preprocessing: {how}{why}; `predict` does the same.\n"
+
+
 def _model_card(result: RunResult, audit_md: str, kind: str, info: dict[str, Any]) -> str:
     cfg, m = result.config, result.metrics
     if "per_class" not in m:  # token classification: entity-level results
@@ -136,7 +147,7 @@ Backbone `{cfg.backbone}`, strategy `{cfg.strategy}` (stages: {', '.join(cfg.sta
 ## Held-out test results
 Accuracy **{m['accuracy']:.4f}**, macro-F1 **{m['macro_f1']:.4f}** on {m['n']} test examples ({m['errors']} errors).
 Precision: {m['precision']}; processes: {m['processes']}; wall time {result.wall_time_s:.1f} s.{_budget_line(m)}
-{_imbalance_line(result, info)}
+{_imbalance_line(result, info)}{_preprocess_line(result, info)}
 | class | precision | recall | F1 | support |
 |---|---|---|---|---|
 {per_class}
