@@ -167,7 +167,7 @@ def _plot(rows: list[dict], path: Path) -> None:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
     x = range(len(ok))
     peer_keys = [next(k for k in r if k not in ("setting", "tl_advisor", "accuracy_delta_points",
-                                                 "wall_time_ratio", "goal_met")) for r in ok]
+                                                 "wall_time_ratio", "goal_met", "run")) for r in ok]
     ax1.bar([i - 0.2 for i in x], [100 * r["tl_advisor"]["accuracy"] for r in ok], 0.4, label="TL Advisor")
     ax1.bar([i + 0.2 for i in x], [100 * r[k]["accuracy"] for r, k in zip(ok, peer_keys)], 0.4, label="peer")
     ax1.set_ylabel("test accuracy (%)")
@@ -221,20 +221,34 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cmd = "python bench/head_to_head.py " + " ".join(sys.argv[1:])
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    for r in rows:
+        r["run"] = {"command": cmd, "finished": stamp}
+    previous = out / "head_to_head.json"
+    if previous.exists() and only != {"vision", "text10", "textfull"}:  # --only: the other settings' rows stay
+        fresh = {r["setting"] for r in rows}
+        kept = [r for r in json.loads(previous.read_text())["rows"] if r["setting"] not in fresh]
+        for r in kept:
+            r.setdefault("run", {"command": json.loads(previous.read_text())["command"], "finished": "earlier run"})
+        rows = kept + rows
     result = {"command": cmd, "cpu_threads": torch.get_num_threads(), "rows": rows}
     (out / "head_to_head.json").write_text(json.dumps(result, indent=2, default=str))
     lines = ["# Head-to-head: TL Advisor vs fastai and SetFit", "", f"`{cmd}` (run in the bench venv; CPU threads: "
-             f"{torch.get_num_threads()}; one run each, same split, same machine)", "",
-             "| data | tool | setting | test acc | macro-F1 | wall s | acc delta (pts) | time ratio | goal |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             f"{torch.get_num_threads()}; each setting's two tools in one run, same split, same machine; the "
+             "command and time of each setting's run are in the last column)", "",
+             "| data | tool | setting | test acc | macro-F1 | wall s | acc delta (pts) | time ratio | goal | run |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        for tool in [k for k in r if k not in ("setting", "accuracy_delta_points", "wall_time_ratio", "goal_met")]:
+        run = r.get("run") or {}
+        when = f"`{run.get('command', '')}`, {run.get('finished', '')}"
+        for tool in [k for k in r if k not in ("setting", "accuracy_delta_points", "wall_time_ratio", "goal_met",
+                                                "run")]:
             v = r[tool]
             if "error" in v:
-                lines.append(f"| {r['setting']} | {tool} | **not run:** {v['error'][:200]} | | | | | | |")
+                lines.append(f"| {r['setting']} | {tool} | **not run:** {v['error'][:200]} | | | | | | | |")
                 continue
             extra = (f"| {r.get('accuracy_delta_points', '')} | {r.get('wall_time_ratio', '')} | "
-                     f"{'met' if r.get('goal_met') else 'not met'} |" if tool == "tl_advisor" else "| | | |")
+                     f"{'met' if r.get('goal_met') else 'not met'} | {when} |" if tool == "tl_advisor" else "| | | | |")
             lines.append(f"| {r['setting']} | {tool} | {v['setting']} | {v['accuracy']:.4f} | {v['macro_f1']:.4f} | "
                          f"{v['wall_s']} " + extra)
     lines += ["", "Goal: at least the peer's accuracy at no more than half its wall time (time ratio <= 0.5).",

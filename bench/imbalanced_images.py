@@ -53,15 +53,21 @@ def main() -> None:
                 print(row, flush=True)
                 doc["rows"].append(row)
                 path.write_text(json.dumps(doc, indent=2) + "\n")
-    lines = [f"# {args.title}", "",
-             f"`python bench/imbalanced_images.py ... --out {args.out} --label LABEL`; 2 CPU threads, default CPU time budget (10 min), "
-             "the product's stratified split. Macro-F1 weighs every class alike: the rare defects count.", "",
+    write_md(doc, args.out, args.title)
+
+
+def write_md(doc: dict, out: str, title: str) -> None:
+    """bench/results/OUT.md from the rows of OUT.json."""
+    lines = [f"# {title}", "",
+             f"`python bench/imbalanced_images.py ... --out {out} --label LABEL`; 2 CPU threads, default CPU time "
+             "budget (10 min), the product's stratified split. Macro-F1 weighs every class alike: the rare defects "
+             "count.", "",
              "| label | data | strategy | kept stage | test acc | test macro-F1 | val macro-F1 per stage | wall s |",
              "|---|---|---|---|---|---|---|---|"]
     for r in doc["rows"]:
         lines.append(f"| {r['label']} | {r['data']} | {r['strategy']} | {r.get('kept', '-')} | {r.get('accuracy', '-')} "
                      f"| {r.get('macro_f1', '-')} | {r.get('val_macro_f1', r.get('error', ''))} | {r.get('wall_s', '-')} |")
-    (HERE / "results" / f"{args.out}.md").write_text("\n".join(lines) + "\n")
+    (HERE / "results" / f"{out}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

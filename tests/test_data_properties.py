@@ -89,6 +89,26 @@ def test_probe_folds_adapt_to_the_smallest_class(counts, extra, seed):
         assert not set(train_idx) & set(scored_idx)
 
 
+@QUICK
+@given(counts=st.lists(st.integers(1, 900), min_size=1, max_size=30), size=st.integers(1, 400), seed=st.integers(0, 3))
+def test_preprocessing_sample_keeps_every_class_in_proportion(counts, size, seed):
+    """The 'auto' preprocessing comparison's sample: any class counts give distinct indices with every class present
+    (at least min(its count, 5)), shares close to the data's, and the whole set when it is small enough."""
+    from tladvisor.training.preprocess_choice import loo_macro_f1, stratified_sample
+
+    y = np.array([k for k, n in enumerate(counts) for _ in range(n)])
+    idx = stratified_sample(y, size, seed)
+    assert len(set(idx.tolist())) == len(idx) and set(idx.tolist()) <= set(range(len(y)))
+    got = np.bincount(y[idx], minlength=len(counts))
+    if len(y) <= size:
+        assert len(idx) == len(y)
+    for k, n in enumerate(counts):
+        assert got[k] >= min(n, 5) and got[k] <= max(min(n, 5), round(size * n / len(y)) + 1)
+    feats = np.random.default_rng(seed).normal(size=(len(idx), 4))
+    score = loo_macro_f1(feats, y[idx])  # one class, or singletons only: nothing to compare, never an exception
+    assert (score is None) == (len(counts) < 2 or max(got) < 2) and (score is None or 0.0 <= score <= 1.0)
+
+
 def _csv_bytes(rows: list[tuple[str, str]], header: tuple[str, ...], bom: bool) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
