@@ -31,7 +31,7 @@ def feature_cache(tmp_path_factory, monkeypatch):
 
 def cfg(data: Path, out: Path, **kw) -> TrainConfig:
     base = dict(modality="text", task="text-classification", data=str(data), out_dir=str(out), backbone="minilm_l6",
-                batch_size=16, epochs=3, lr=5e-4, precision="fp32")
+                batch_size=16, epochs=3, lr=5e-4, precision="fp32", skip_unwinnable=False)  # every planned stage runs
     return TrainConfig(**{**base, **kw})
 
 

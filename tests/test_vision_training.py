@@ -35,7 +35,7 @@ def feature_cache(tmp_path_factory, monkeypatch):
 
 def cfg(data: Path, out: Path, **kw) -> TrainConfig:
     base = dict(modality="image", data=str(data), out_dir=str(out), backbone="efficientnet_lite0", resolution=64,
-                batch_size=16, epochs=3, lr=1e-3, precision="fp32")
+                batch_size=16, epochs=3, lr=1e-3, precision="fp32", skip_unwinnable=False)  # every planned stage runs
     return TrainConfig(**{**base, **kw})
 
 
@@ -277,6 +277,26 @@ def test_probe_head_handed_to_fine_tuning_never_saw_validation(data, tmp_path, m
     start_w = [v for k, v in starts[0].items() if k.endswith("weight")][0]
     assert torch.allclose(start_w, torch.as_tensor(warm[0], dtype=torch.float32), atol=1e-5)
     assert not torch.allclose(start_w, probe_state["classifier_head.weight"], atol=1e-5)
+
+
+def test_a_stage_the_probe_leaves_no_room_for_is_skipped(tmp_path):
+    """When the probe's validation macro-F1 plus the margin a later stage must win by reaches 1, fine-tuning could
+    never be kept: it is skipped (no time spent), the run says why, and skip_unwinnable=False still runs it."""
+    from tladvisor.training.trainer import _unwinnable, train
+
+    data = _border_defects(tmp_path / "border")  # the full-frame probe separates these perfectly
+    res = train(cfg(data, tmp_path / "skip", strategy="auto", plan=["linear_probe", "lora"], preprocess="full_frame",
+                    resolution=96, skip_unwinnable=True, budget_minutes=30))
+    assert [s["stage"] for s in res.stage_results] == ["linear_probe"] and res.metrics["best_stage"] == "linear_probe"
+    assert "lora skipped: the probe scored 1.000" in res.message
+    assert "lora skipped" in (Path(res.run_dir) / "README.md").read_text()
+    probe = {"stage": "linear_probe", "val_macro_f1": 0.99}
+    ok = cfg(data, tmp_path / "x", skip_unwinnable=True)
+    assert _unwinnable([probe], 100, ok, "val_macro_f1") == 0.99  # 0.99 + 1.5/100 >= 1
+    assert _unwinnable([probe], 200, ok, "val_macro_f1") is None  # 1.5/200: a perfect stage could still win
+    assert _unwinnable([probe], 100, cfg(data, tmp_path / "y", skip_unwinnable=False), "val_macro_f1") is None
+    assert _unwinnable([probe], 100, cfg(data, tmp_path / "z", skip_unwinnable=True, retrain_on_all=True),
+                       "val_macro_f1") is None  # few-shot plans favour the tuned stage
 
 
 def test_a_costlier_stage_must_win_by_more_than_noise():

@@ -71,6 +71,9 @@ class TrainConfig(BaseModel):
     mixup: bool = False
     refit_head: bool = Field(True, description="Text: after fine-tuning, re-fit the logistic-regression head on "
                              "the tuned encoder's features and keep it when it scores higher on validation.")
+    skip_unwinnable: bool = Field(True, description="Skip fine-tuning stages after a probe whose validation "
+                                  "macro-F1 no later stage could beat by the margin the stage choice needs (they "
+                                  "would only cost time); False runs every stage of the plan.")
     ensemble: bool = Field(True, description="Text, probe -> LoRA plans: also score the average of the two "
                            "(one encoder, adapters off for the probe) and keep it when validation says so.")
     retrain_on_all: bool = Field(False, description="After the stages are chosen on validation, train the kept "

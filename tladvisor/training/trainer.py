@@ -358,6 +358,22 @@ def _test_summary(y: np.ndarray, probs: np.ndarray) -> dict[str, float]:
             "test_macro_f1": float(f1_score(y, pred, average="macro", zero_division=0))}
 
 
+STAGE_MARGIN = 1.5  # validation examples' worth a later stage must win by (see _choose_stage)
+
+
+def _unwinnable(stage_results: list[dict[str, Any]], n_val: int, config: TrainConfig, score_key: str
+                ) -> Optional[float]:
+    """The probe's validation score when no later stage could be kept: a stage replaces the probe only when it
+    beats it by STAGE_MARGIN examples, and macro-F1 stops at 1 (NEU-CLS: the probe scores 1.000 on 180 validation
+    images, and LoRA's 3-6 epochs only cost time). None when a later stage could still win, or when the plan
+    favours the fine-tuning stage (retrain_on_all)."""
+    probe = next((r for r in stage_results if r.get("stage") == "linear_probe"), None)
+    if probe is None or config.retrain_on_all or not config.skip_unwinnable or n_val == 0:
+        return None
+    score = probe.get(score_key)
+    return float(score) if score is not None and score == score and score + STAGE_MARGIN / n_val >= 1.0 else None
+
+
 def _choose_stage(keys: list[str], results: list[dict[str, Any]], n_val: int, favourite: int = 0,
                   score_key: str = "val_macro_f1") -> str:
     """The stage to keep: another stage replaces the favourite (by default the first, simplest one) only when
@@ -366,7 +382,7 @@ def _choose_stage(keys: list[str], results: list[dict[str, Any]], n_val: int, fa
     about 1/n_val, a little more with unequal classes (NEU-CLS: 1.000 vs 0.9944 on 180 images, a gap of 1.0003/180
     that kept a LoRA stage worse on test than the probe), and a fine-tuning score is the best of several epochs:
     hence 1.5/n_val."""
-    margin = 1.5 / max(1, n_val)
+    margin = STAGE_MARGIN / max(1, n_val)
     best = favourite
     for i in range(len(keys)):
         if results[i][score_key] > results[best][score_key] + margin:
@@ -558,6 +574,12 @@ def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Pat
         if not done and deadline is not None and stage_results and time.perf_counter() >= deadline:
             budget_notes.append(f"{stage} skipped: the {config.budget_minutes:g}-minute budget was used up")
             continue
+        if not done and stage != "linear_probe" and score_key == "val_macro_f1":
+            top = _unwinnable(stage_results, len(task.split("val")[1]), config, score_key)
+            if top is not None:
+                budget_notes.append(f"{stage} skipped: the probe scored {top:.3f} validation macro-F1, so no stage "
+                                    f"could beat it by the {STAGE_MARGIN:g} validation examples a change needs")
+                continue
         if done:
             if done.get("preprocess"):  # the probe's choice of image preprocessing holds for the resumed run
                 task.set_preprocess(done["preprocess"]["chosen"])
