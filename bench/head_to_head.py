@@ -43,6 +43,7 @@ def tl_vision(data: Path, work: Path) -> dict:
     from cli_train import train_cli
 
     run_dir = work / "tl_vision"
+    os.environ["TLADVISOR_CACHE"] = str(work / "cache_vision")  # an empty feature cache: a first run, as a user's
     res, wall, stderr = train_cli(data, run_dir)
     if res is None:
         raise RuntimeError(stderr[-500:])

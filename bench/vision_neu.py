@@ -79,7 +79,7 @@ def run(data: Path, out: Path, precision: str, strategy: str, plan: list[str], e
     os.environ["TLADVISOR_CACHE"] = str(cache)
     cfg = TrainConfig(modality="image", data=str(data), out_dir=str(out), backbone="efficientnet_lite0",
                       strategy=strategy, plan=plan, epochs=epochs, batch_size=32, lr=1e-3, precision=precision,
-                      early_stopping_patience=3)
+                      early_stopping_patience=3, skip_unwinnable=False)  # this bench measures every stage
     res = train(cfg)
     m = res.metrics
     return {"wall_s": res.wall_time_s, "test_accuracy": m["accuracy"], "test_macro_f1": m["macro_f1"],
