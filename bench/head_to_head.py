@@ -227,10 +227,10 @@ def main() -> int:
         r["run"] = {"command": cmd, "finished": stamp}
     previous = out / "head_to_head.json"
     if previous.exists() and only != {"vision", "text10", "textfull"}:  # --only: the other settings' rows stay
-        fresh = {r["setting"] for r in rows}
-        kept = [r for r in json.loads(previous.read_text())["rows"] if r["setting"] not in fresh]
+        fresh, earlier = {r["setting"] for r in rows}, json.loads(previous.read_text())
+        kept = [r for r in earlier["rows"] if r["setting"] not in fresh]
         for r in kept:
-            r.setdefault("run", {"command": json.loads(previous.read_text())["command"], "finished": "earlier run"})
+            r.setdefault("run", {"command": earlier["command"], "finished": "earlier run"})
         rows = kept + rows
     result = {"command": cmd, "cpu_threads": torch.get_num_threads(), "rows": rows}
     (out / "head_to_head.json").write_text(json.dumps(result, indent=2, default=str))

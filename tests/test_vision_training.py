@@ -368,11 +368,12 @@ def _border_clutter(root: Path, per_class: int = 40, size: int = 96, seed: int =
             img = rng.normal(128, 20, (size, size)) + 6.0 * (((yy if label == "horizontal" else xx) // half) % 2)
             loud = ((yy if rng.random() < 0.5 else xx) // 3) % 2
             img[ring] = np.where(loud[ring] == 1, 250, 5)
-            Image.fromarray(img.clip(0, 255).astype(np.uint8)).convert("RGB").save(root / label / f"{label}_{i:03d}.png")
+            Image.fromarray(img.clip(0, 255).astype(np.uint8)).convert("RGB").save(
+                root / label / f"{label}_{i:03d}.png")
     return root
 
 
-def test_auto_preprocessing_is_chosen_by_the_probes_cross_validation(tmp_path):
+def test_auto_preprocessing_is_chosen_by_cross_validation_on_a_sample(tmp_path):
     """'auto' keeps the full frame where the defect is at the border and takes the centre crop where the border is
     only noise; the choice and both scores are recorded, and predict preprocesses as the run chose."""
     from tladvisor.training.predict import load_run

@@ -161,8 +161,8 @@ class ImageTask(Task):
     def model_info(self) -> dict[str, Any]:
         bb = self.backbone
         return {"modality": "image", "backbone": self.config.backbone, "arch": bb.arch, "weights_id": bb.weights_id,
-                "num_features": bb.num_features, "preprocess": self.preprocess, "data_config": {k: list(v) if isinstance(v, tuple) else v
-                                                                 for k, v in bb.data_config.items()},
+                "num_features": bb.num_features, "preprocess": self.preprocess,
+                "data_config": {k: list(v) if isinstance(v, tuple) else v for k, v in bb.data_config.items()},
                 "train_augmentation": self.augmentation()}
 
     def decode_side(self) -> int:
@@ -212,15 +212,14 @@ class ImageTask(Task):
         """Backbone features for the named splits. Frozen: each image computed once and cached on disk;
         `tuned=True` (a backbone changed by fine-tuning) computes them afresh and caches nothing."""
         all_paths = [p for n in names for p in self.split(n)[0]]
-        sizes = {n: len(self.split(n)[0]) for n in names}
         if tuned:
-            feats, start, result = self._forward(model, all_paths, accelerator), 0, {}
-            for name, count in sizes.items():
-                result[name], start = feats[start:start + count], start + count
-            return result
-        result, self.embed_stats = embed_cached(self._cache(accelerator), [self.sha1[p] for p in all_paths], sizes,
-                                                lambda pos: self._forward(model, [all_paths[i] for i in pos],
-                                                                          accelerator), accelerator.is_main_process)
+            feats = self._forward(model, all_paths, accelerator)
+        else:
+            feats, self.embed_stats = self.embed_paths(model, all_paths, accelerator)
+        result, start = {}, 0
+        for name in names:
+            count = len(self.split(name)[0])
+            result[name], start = feats[start:start + count], start + count
         return result
 
     def embed_paths(self, model: ImageClassifier, paths: list[str], accelerator) -> tuple[np.ndarray, dict[str, Any]]:

@@ -3,8 +3,8 @@ cross-validated comparison of the frozen features on a stratified sample of the 
 
 Neither wins everywhere (bench/results/plain_script.md): on NEU-CLS steel surfaces both score alike, while on the
 DeepPCB defect crops the probe's cross-validated macro-F1 is 0.05 higher with the centre crop on all training
-images and higher on 6 of 6 samples of 300 (0.02-0.09). The full frame stays unless the crop wins by more than noise, because it
-never cuts away a defect at the border.
+images and higher on 6 of 6 samples of 300 (0.02-0.09). The full frame stays unless the crop wins by more than
+noise, because it never cuts away a defect at the border.
 
 The score is a ridge classifier's leave-one-out macro-F1 on the standardised features (closed form: 0.15 s for both
 preprocessings on 300 PCB images, where the probe's own 5-fold logistic-regression CV took 33 s). On 6 samples of
