@@ -224,7 +224,8 @@ def test_to_train_config_carries_the_plan():
     rec = rec_for(task="image-classification", domain="manufacturing", classes=15, per_class=200, commercial=True)
     cfg = rec.to_train_config("data/defects.zip", out_dir="runs/x")
     assert cfg.modality == "image" and cfg.backbone == rec.primary.id
-    assert cfg.stages() == ["linear_probe", "lora"] and cfg.lr == rec.hyperparams.learning_rate
+    assert cfg.stages() == ["linear_probe", "progressive"] and cfg.lr == rec.hyperparams.learning_rate
+    assert cfg.layer_decay == rec.hyperparams.layer_decay == 0.7  # deeper layers learn more slowly
     assert cfg.resolution == 224
     assert cfg.model_validate_json(cfg.model_dump_json()) == cfg
     probe = rec.to_train_config("data/defects.zip", strategy="linear_probe", epochs=3)

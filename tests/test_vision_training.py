@@ -234,7 +234,7 @@ def test_cli_trains_from_a_zip_with_the_advisors_plan(data, tmp_path):
                          timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout)
-    assert result["config"]["plan"] == ["linear_probe", "lora"]  # 30/class: probe, then LoRA if it pays
+    assert result["config"]["plan"] == ["linear_probe", "progressive"]  # 30/class: probe, then careful fine-tuning
     assert result["metrics"]["accuracy"] >= 0.8
     assert "Advisor: EfficientNet-Lite0" in out.stderr
 
@@ -256,9 +256,10 @@ def test_top_confusions_table():
     assert m["errors"] == 3 and m["confusion_matrix"][2] == [2, 0, 1]
 
 
-def test_probe_head_handed_to_fine_tuning_never_saw_validation(data, tmp_path, monkeypatch):
-    """LP-FT: the probe's own head uses train+val, but the head a LoRA stage starts from is fitted on train
-    only, so the LoRA stage's validation score is not inflated."""
+@pytest.mark.parametrize("stage", ["lora", "progressive"])
+def test_probe_head_handed_to_fine_tuning_never_saw_validation(data, tmp_path, monkeypatch, stage):
+    """LP-FT: the probe's own head uses train+val, but the head a fine-tuning stage starts from is fitted on train
+    only, so that stage's validation score is not inflated."""
     import torch
 
     from tladvisor.training import trainer
@@ -271,7 +272,7 @@ def test_probe_head_handed_to_fine_tuning_never_saw_validation(data, tmp_path, m
         return real_fit(model, *a, **kw)
 
     monkeypatch.setattr(trainer, "fit", spy)
-    res = trainer.train(cfg(data, tmp_path / "lpft", strategy="auto", plan=["linear_probe", "lora"], epochs=1))
+    res = trainer.train(cfg(data, tmp_path / "lpft", strategy="auto", plan=["linear_probe", stage], epochs=1))
     probe_state = torch.load(Path(res.run_dir) / "checkpoints" / "0-linear_probe.pt", weights_only=True)
     warm = torch.load(Path(res.run_dir) / "checkpoints" / "0-linear_probe-warm-head.pt", weights_only=False)
     start_w = [v for k, v in starts[0].items() if k.endswith("weight")][0]

@@ -61,7 +61,6 @@ def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str]
                           if budget_s else [])
     probe_s = stage_seconds("linear_probe", n_examples, speed, 0) if "linear_probe" in plan else 0.0
     probe_s += setup_seconds(compute)
-    per_epoch = stage_seconds("lora", n_examples, speed, 1, train_share)
     tuned = [s for s in plan if s in FINE_TUNING]
 
     def total(e: int, stages: list[str]) -> float:
@@ -79,6 +78,7 @@ def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str]
                      f"{duration_text(total(MIN_FINE_TUNE_EPOCHS, tuned))}, over the {budget_min:g}-minute budget "
                      "(raise the budget to fine-tune)")
         return BudgetPlan(budget_s=budget_s, plan=kept, epochs=epochs, estimate_s=round(probe_s, 1), notes=notes)
+    per_epoch = total(1, tuned) - probe_s  # the plan's own fine-tuning stages, not LoRA's speed for all
     notes.append(f"fine-tuning epochs cut from {epochs} to {fit} to fit the {budget_min:g}-minute budget "
                  f"({duration_text(per_epoch)} per epoch on the measured {'CPU' if compute == 'cpu' else 'GPU'})")
     return BudgetPlan(budget_s=budget_s, plan=plan, epochs=max(1, fit), estimate_s=round(total(max(1, fit), tuned), 1),

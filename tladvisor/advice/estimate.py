@@ -172,8 +172,9 @@ def _measured_kind(compute: str) -> str:
 def stage_seconds(strategy: str, examples: int, speed: Speed, epochs: int,
                   train_share: Optional[float] = None) -> Optional[float]:
     """Seconds for one stage on `examples` at `speed` (from `throughput`): the probe embeds every example once and
-    fits its head; a fine-tuning stage runs `epochs` over the training share and validates each epoch. Partial,
-    progressive and full updates use the measured full fine-tuning speed where there is one. None for a stage
+    fits its head; a fine-tuning stage runs `epochs` over the training share and validates each epoch. Full
+    updates use the measured full fine-tuning speed where there is one; partial and progressive ones (the top
+    layers) LoRA's speed over `top_layers_factor`. None for a stage
     with no throughput model (advice-only stages)."""
     ratios = _table().get("assumptions", {})
     if strategy == "linear_probe":
@@ -183,6 +184,8 @@ def stage_seconds(strategy: str, examples: int, speed: Speed, epochs: int,
     share = float(ratios.get("train_share", 0.72)) if train_share is None else train_share
     if strategy == "lora":
         rate = speed.train_per_s
+    elif strategy in ("partial", "progressive"):  # the top layers only: closer to LoRA's cost than to full's
+        rate = speed.train_per_s / float(ratios.get("top_layers_factor", 1.2))
     elif speed.full_per_s:
         rate = speed.full_per_s
     else:
