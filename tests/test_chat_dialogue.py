@@ -44,8 +44,8 @@ def test_corrections_update_the_recommendation(dm):
     assert after.reply.startswith("Updated: examples per class **500** (was 3,000 examples in total)")
     assert after.recommendation.brief.per_class == 500
     assert after.recommendation.expectation.band != before.recommendation.expectation.band
-    plans = [s.strategy for s in after.recommendation.plan], [s.strategy for s in before.recommendation.plan]
-    assert plans[0] != plans[1]  # 500/class unlocks fine-tuning beyond LoRA
+    # 500/class moves the plan from the feature-extraction range into the fine-tuning range
+    assert "IMG-VOL-FT" in after.recommendation.fired_rule_ids and "IMG-VOL-FE" in before.recommendation.fired_rule_ids
     again = dm.respond(after.state, "sorry, it's 20 classes")
     assert again.state.known["classes"] == 20 and "(was 15)" in again.reply
 
