@@ -174,8 +174,8 @@ def stage_seconds(strategy: str, examples: int, speed: Speed, epochs: int,
     """Seconds for one stage on `examples` at `speed` (from `throughput`): the probe embeds every example once and
     fits its head; a fine-tuning stage runs `epochs` over the training share and validates each epoch. Full
     updates use the measured full fine-tuning speed where there is one; partial and progressive ones (the top
-    layers) LoRA's speed over `top_layers_factor`. None for a stage
-    with no throughput model (advice-only stages)."""
+    layers) LoRA's speed over `top_layers_factor`. None for a stage with no throughput model (advice-only
+    stages)."""
     ratios = _table().get("assumptions", {})
     if strategy == "linear_probe":
         return examples / speed.embed_per_s * (1 + float(ratios.get("head_fit_share", 0.3)))
