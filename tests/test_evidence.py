@@ -192,3 +192,23 @@ def test_text_sample_forecasts_the_project_with_the_probe_the_product_runs(tmp_p
     assert lo == pytest.approx(best.low, abs=1e-4) and best.accuracy <= hi + 1e-9
     assert any("n-grams" in r for r in ev.calibrated.moved_by) == (best is lex)
     assert "n-grams beside the embedding" in ev.to_markdown()
+
+
+def test_a_confident_disagreement_is_flagged_even_where_confident_learning_misses_it():
+    """On a small clean set each class's mean self-confidence (cleanlab's threshold) can exceed 0.99; an example
+    the out-of-fold probe puts 99% on another class then sits just under it. The product still flags it."""
+    import warnings
+
+    from cleanlab.filter import find_label_issues
+
+    from tladvisor.evidence.mislabels import label_issues
+
+    y = np.repeat(np.arange(3), 16)
+    probs = np.full((48, 3), 0.001)
+    probs[np.arange(48), y] = 0.998
+    probs[5] = [0.003, 0.990, 0.007]  # labelled class 0, looks like class 1
+    probs[20] = [0.02, 0.95, 0.03]  # an ordinary example, only less sure: not a label error
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert not find_label_issues(labels=y, pred_probs=probs).any()  # why the extra rule exists
+    assert list(label_issues(y, probs)) == [5]

@@ -72,10 +72,12 @@ class Evidence(BaseModel):
                       f"Transfer is {ratio:.1f}x the from-scratch accuracy on the same {s.n_test:,} test examples.", ""]
         lines += ["#### Likely mislabels", ""]
         if not self.mislabels:
-            lines.append("Confident learning flagged no example whose given label looks wrong.")
+            lines.append("Confident learning flagged no example whose given label looks wrong, and the cross-validated "
+                         "probe confidently contradicts none.")
         else:
-            lines += [f"Confident learning (cleanlab) on cross-validated probe probabilities flags "
-                      f"**{self.mislabels_flagged}** example(s); the most suspicious:", "",
+            lines += [f"Confident learning (cleanlab) on cross-validated probe probabilities, plus examples the probe "
+                      f"puts under 1% on their label and 90% on another, flags **{self.mislabels_flagged}** "
+                      "example(s); the most suspicious:", "",
                       "| example | given label | looks like | p(given) |", "|---|---|---|---|"]
             for m in self.mislabels:
                 name = md(Path(m.item).name if self.modality == "image" else m.item, 120)
