@@ -61,7 +61,7 @@ def test_catalogue_is_broad_and_honest():
         if b.offline:
             assert b.offline_package or b.source == "sklearn", b.id
     offline = {b.id for b in cat if b.offline and b.source in ("timm", "hf")}
-    assert offline == {"efficientnet_lite0", "minilm_l6"}
+    assert offline == {"efficientnet_lite0", "minilm_l6", "mpnet_base"}
 
 
 def test_rules_are_unique_and_every_fired_rule_exists():

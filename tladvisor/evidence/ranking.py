@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from tladvisor.advice.catalogue import Backbone, candidates_for, get_backbone
 from tladvisor.schemas import TrainConfig
+from tladvisor.training.bundled_text import BUNDLED_TEXT, is_installed
 
 
 class RankedBackbone(BaseModel):
@@ -71,9 +72,17 @@ def available_candidates(modality: str, task: str, online: Optional[bool] = None
     for b in candidates_for(modality, task):
         if b.advice_only or b.source not in ("timm", "hf"):
             continue
-        if b.offline or _cached_on_disk(b) or online:
+        if _bundled_here(b) or _cached_on_disk(b) or online:
             out.append(b.id)
     return out
+
+
+def _bundled_here(b: Backbone) -> bool:
+    """Offline weights that are installed: a bundled text encoder's parts may be left out of an install
+    (all-mpnet-base-v2 comes from requirements-encoders.txt); the other bundled weights are runtime requirements."""
+    if b.source_id in BUNDLED_TEXT:
+        return is_installed(b.source_id)
+    return b.offline
 
 
 def sampled_copy(data: str, per_class: int, dest: Path, seed: int = 0, text_col: str = "text",

