@@ -100,14 +100,20 @@ def fastai_vision(tl_run: Path, epochs: int) -> dict:
 
 # ------------------------------------------------------------------------------------------------- text
 def tl_text(train_csv: Path, test_csv: Path, work: Path, name: str, budget: int) -> dict:
-    from text_banking77 import run
+    """`tladvisor train TRAIN --test TEST`: the advisor's plan and backbone as a user gets them (default CPU time
+    budget, precision auto, an empty feature cache). `budget` (examples) is kept for the old in-process runs only."""
+    from cli_train import train_cli
 
-    os.environ["TLADVISOR_CACHE"] = str(work / f"cache_{name}")
-    res = run(train_csv, test_csv, work / f"tl_{name}", "auto", None, budget)
-    return {"accuracy": res["test_accuracy"], "macro_f1": res["test_macro_f1"], "wall_s": res["wall_s"],
-            "n_test": res["test_n"], "kept": res["kept_stage"],
-            "setting": f"auto plan: {' -> '.join(res['ran_plan'])} (kept {res['kept_stage']}, "
-                       f"up to {res['epochs_max']} epochs)"}
+    res, wall, stderr = train_cli(train_csv, work / f"tl_{name}", "--test", str(test_csv),
+                                  env={"TLADVISOR_CACHE": str(work / f"cache_{name}")})
+    if res is None:
+        raise RuntimeError(stderr[-500:])
+    m, stages = res["metrics"], [s["stage"] for s in res["stage_results"]]
+    plan_line = next((ln for ln in stderr.splitlines() if ln.startswith("Advisor:")), "")
+    return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "wall_s": round(wall, 1), "n_test": m["n"],
+            "kept": m["best_stage"],
+            "setting": f"tladvisor train (auto plan {' -> '.join(stages)}, default CPU budget, "
+                       f"{m.get('precision', 'fp32')}), kept {m['best_stage']}; {plan_line[:160]}"}
 
 
 def setfit_text(train_csv: Path, test_csv: Path, iterations: int) -> dict:

@@ -8,7 +8,8 @@ Data: BANKING77 (../shared/data/banking77, official test split) at 10 examples p
 any `NAME=CSV` text sets (text,label; the product's own stratified split), e.g. those of bench/data/text_sets.py.
 
 Run:  python bench/text_encoders.py [NAME=CSV ...] [--encoders minilm_l6 mpnet_base] [--strategies linear_probe]
-Writes bench/results/text_encoders.json and text_encoders.md.
+      [--only-10pc] [--out NAME]
+Writes bench/results/NAME.json and NAME.md (default NAME: text_encoders).
 """
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ def main() -> int:
     ap.add_argument("--no-banking77", action="store_true")
     ap.add_argument("--encoders", nargs="+", default=["minilm_l6", "mpnet_base"])
     ap.add_argument("--strategies", nargs="+", default=["linear_probe"])
+    ap.add_argument("--only-10pc", action="store_true", help="BANKING77 at 10 per class only (not in full)")
+    ap.add_argument("--out", default="text_encoders", help="result file stem under bench/results/")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tl-bench-encoders-"))
     sets: list[tuple[str, Path, "Path | None"]] = []
@@ -58,7 +61,8 @@ def main() -> int:
             return 2
         train_csv, test_csv, _ = files
         sets.append(("banking77_10pc", sample_per_class(train_csv, work / "b77_10.csv", 10, seed=0), test_csv))
-        sets.append(("banking77_full", train_csv, test_csv))
+        if not args.only_10pc:
+            sets.append(("banking77_full", train_csv, test_csv))
     sets += [(s.split("=", 1)[0], Path(s.split("=", 1)[1]), None) for s in args.sets]
     rows = []
     for name, train, test in sets:
@@ -71,8 +75,8 @@ def main() -> int:
                "threads": os.cpu_count()}
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "text_encoders.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "text_encoders.md").write_text(markdown(results))
+    (out / f"{args.out}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / f"{args.out}.md").write_text(markdown(results))
     print(markdown(results))
     return 0
 

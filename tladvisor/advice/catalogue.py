@@ -53,7 +53,7 @@ class Backbone(BaseModel):
         """Every tag a rule's `prefer` weights can refer to."""
         tags = set(self.domain_tags)
         tags |= {f"family:{self.family}", f"speed:{self.speed}", f"size:{self.size_class}"}
-        tags |= {f"lang:{lang}" for lang in self.languages}
+        tags |= {f"lang:{lang}" for lang in self.languages} | {f"id:{self.id}"}  # id: for a rule backed by a measurement
         if self.offline:
             tags.add("offline")
         return tags

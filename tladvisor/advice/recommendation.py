@@ -1,7 +1,7 @@
 """`Recommendation`: what `advise` returns, with its JSON form and the one-call hand-over to training."""
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Callable, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -158,10 +158,12 @@ class Recommendation(BaseModel):
         return [s.strategy for s in self.plan if s.strategy in STAGE_STRATEGIES]
 
     def to_train_config(self, data: str, *, out_dir: Optional[str] = None, strategy: str = "auto",
-                        backbone: Optional[str] = None, epochs: Optional[int] = None, **overrides) -> TrainConfig:
+                        backbone: Optional[str] = None, epochs: Optional[int] = None,
+                        usable: Optional[Callable[[str], bool]] = None, **overrides) -> TrainConfig:
         """The TrainConfig that runs this recommendation on `data` (one call; nothing re-typed).
 
-        The primary backbone is used unless it is advice-only, in which case the best trainable alternative is.
+        The primary backbone is used unless it is advice-only, in which case the best trainable alternative is;
+        `usable(id)` (from the training layer: e.g. offline weights not installed here) skips others the same way.
         """
         if self.brief.task not in TASK_KINDS:
             raise ValueError(f"the training engine trains {', '.join(sorted(set(TASK_KINDS)))}; this is a "
@@ -173,6 +175,7 @@ class Recommendation(BaseModel):
         chosen = backbone
         if chosen is None:
             trainable = [b for b in [self.primary, *self.alternatives] if not b.advice_only or tabular]
+            trainable = [b for b in trainable if usable is None or usable(b.id)] or trainable
             if not trainable:
                 raise ValueError("no recommended backbone is trainable by this engine; pass backbone=")
             chosen = trainable[0].id

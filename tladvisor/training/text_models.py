@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tladvisor.training.bundled_text import BUNDLED_TEXT, bundled_path
+from tladvisor.training.bundled_text import BUNDLED_TEXT, bundled_path, is_installed
 from tladvisor.training.errors import BackboneUnavailableError
 
 # attention projections LoRA adapts, by architecture naming (BERT/RoBERTa/XLM-R, DistilBERT, DeBERTa-v2/v3, MPNet)
@@ -45,13 +45,26 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
 
 
+def loadable_here(backbone: str) -> bool:
+    """False only for a bundled encoder whose packages are not installed while the Hub is off: the advisor's
+    default then falls back to the next recommended backbone instead of failing (other ids keep their own
+    clear errors)."""
+    from tladvisor.advice.catalogue import UnknownBackboneError, get_backbone
+
+    try:
+        hub_id = get_backbone(backbone).source_id
+    except UnknownBackboneError:
+        hub_id = backbone
+    return hub_id not in BUNDLED_TEXT or is_installed(hub_id) or not _offline()
+
+
 def load_text_encoder(backbone: str, max_length: int | None = None, pretrained: bool = True) -> TextEncoder:
     """Tokenizer + encoder. Bundled encoders (MiniLM, MPNet) load from their pip packages; other ids need the Hub
     and fail offline with a message naming the bundled alternative."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     hub_id, catalogue_len = resolve_hub_id(backbone)
-    if hub_id in BUNDLED_TEXT:
+    if hub_id in BUNDLED_TEXT and (is_installed(hub_id) or _offline()):  # online without the parts: the Hub
         location, weights_id = str(bundled_path(hub_id)), f"{BUNDLED_TEXT[hub_id].packages[0]}:bundled"
     elif os.path.isdir(hub_id):
         location, weights_id = hub_id, f"local:{os.path.abspath(hub_id)}"

@@ -24,6 +24,8 @@ from tladvisor.training.rundir import (RunState, append_jsonl, atomic_torch_save
 from tladvisor.training.task import Task, make_task  # noqa: F401  (make_task re-exported for front ends)
 
 PROBE_CS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+SELECT_TOL = 1e-3  # solver tolerance while choosing C on large problems (the final head: the default 1e-4)
+FAST_SELECT_SIZE = 100_000  # rows x classes from which C is chosen at SELECT_TOL in float32; see _choose_c
 IMBALANCE_RATIO = 3.0  # largest / smallest class at which the probe also tries balanced class weights
 BALANCED_MARGIN = 0.005  # cross-validated macro-F1 balanced weights must add to be chosen
 
@@ -93,11 +95,17 @@ def _set_head(model: nn.Module, w: np.ndarray, b: np.ndarray) -> None:
 
 
 def _choose_c(xs: np.ndarray, y: np.ndarray, cv: list, balanced: bool) -> tuple[float, float, Any, Optional[str]]:
-    """(C, its cross-validated macro-F1, the fitted LogisticRegressionCV, class weighting) over PROBE_CS and the
-    class weightings worth trying on these labels."""
-    from sklearn.linear_model import LogisticRegressionCV
+    """(C, its cross-validated macro-F1, the head fitted on all of xs with that C, class weighting) over PROBE_CS
+    and the class weightings worth trying on these labels.
+
+    Large problems (rows x classes >= FAST_SELECT_SIZE) choose C at SELECT_TOL in float32 and fit only the final
+    head at the solver's default tolerance: on BANKING77 (10k texts, 77 classes) the head fit fell from 173 s to
+    46 s (test accuracy 93.5% -> 93.3%). Smaller ones, where the fit takes seconds, keep the exact path."""
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.metrics import f1_score, make_scorer
 
+    fast = len(y) * len(np.unique(y)) >= FAST_SELECT_SIZE
+    x = np.ascontiguousarray(xs, dtype=np.float32) if fast else xs  # scikit-learn 1.9 keeps float32 through lbfgs
     # warm-started along the C path: ~2x faster than one fit per C and fold. The scorer is a callable:
     # scikit-learn 1.9's "f1_macro" string crashes LogisticRegressionCV on two classes (pos_label clash)
     scorer = make_scorer(f1_score, average="macro", zero_division=0)
@@ -105,13 +113,14 @@ def _choose_c(xs: np.ndarray, y: np.ndarray, cv: list, balanced: bool) -> tuple[
     with warnings.catch_warnings():  # scikit-learn 1.8+ announces attribute changes we do not depend on
         warnings.simplefilter("ignore", FutureWarning)
         for weighting in class_weightings(y, balanced):
-            fitted = LogisticRegressionCV(Cs=PROBE_CS, cv=cv, scoring=scorer, max_iter=3000,
-                                          class_weight=weighting).fit(xs, y)
+            fitted = LogisticRegressionCV(Cs=PROBE_CS, cv=cv, scoring=scorer, max_iter=3000, refit=not fast,
+                                          tol=SELECT_TOL if fast else 1e-4, class_weight=weighting).fit(x, y)
             fold_scores = np.asarray(next(iter(fitted.scores_.values()))).mean(axis=0)  # mean macro-F1 per C
-            c = float(fitted.C_[0])
-            f1 = float(fold_scores[PROBE_CS.index(c)]) if c in PROBE_CS else float(fold_scores.max())
-            if clf is None or f1 > cv_f1 + BALANCED_MARGIN:  # balanced weights must win by more than noise
-                best_c, cv_f1, clf, class_weight = c, f1, fitted, weighting
+            i = int(np.argmax(fold_scores))
+            if clf is None or fold_scores[i] > cv_f1 + BALANCED_MARGIN:  # balanced weights must win by more than noise
+                best_c, cv_f1, clf, class_weight = PROBE_CS[i], float(fold_scores[i]), fitted, weighting
+        if fast:
+            clf = LogisticRegression(C=best_c, max_iter=3000, class_weight=class_weight).fit(x, y)
     return best_c, cv_f1, clf, class_weight
 
 

@@ -132,8 +132,10 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
     elif task == "tabular-classification":
         overrides.update(label_col=label_col or "label")
     from tladvisor.advice.budget import budget_config
+    from tladvisor.training.text_models import loadable_here
 
-    config = rec.to_train_config(upload, strategy=strategy, backbone=backbone or None, out_dir=out_dir, **overrides)
+    config = rec.to_train_config(upload, strategy=strategy, backbone=backbone or None, out_dir=out_dir,
+                                 usable=loadable_here, **overrides)
     from tladvisor.training.engine import detected_compute
 
     config, sized = budget_config(config, n, budget or None, epochs_given=bool(epochs), compute=detected_compute())
