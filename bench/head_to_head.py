@@ -204,6 +204,7 @@ def main() -> int:
     import torch
 
     only = set(args.only.split(","))
+    cmd = "python bench/head_to_head.py " + " ".join(sys.argv[1:])
     work = Path(tempfile.mkdtemp(prefix="h2h-"))
     rows = []
     if "vision" in only:
@@ -213,6 +214,7 @@ def main() -> int:
             {"error": "TL Advisor run failed, no split to share"}
         rows.append(_row("NEU-CLS", ours, peer, "fastai"))
         print(json.dumps(rows[-1], indent=1, default=str), flush=True)
+        write_results(rows, Path(args.out), cmd, torch.get_num_threads())
     b77 = DATA / "banking77"
     if "text10" in only:
         small = sample_per_class(b77 / "train.csv", work / "train_10.csv", 10)
@@ -220,28 +222,35 @@ def main() -> int:
         peer = _guard(setfit_text, small, b77 / "test.csv", args.setfit_iterations)
         rows.append(_row("BANKING77 10/class", ours, peer, "setfit"))
         print(json.dumps(rows[-1], indent=1, default=str), flush=True)
+        write_results(rows, Path(args.out), cmd, torch.get_num_threads())
     if "textfull" in only:
         ours = _guard(tl_text, b77 / "train.csv", b77 / "test.csv", work, "full", args.budget)
         peer = _guard(setfit_text, b77 / "train.csv", b77 / "test.csv", args.setfit_full_iterations)
         rows.append(_row("BANKING77 full", ours, peer, "setfit"))
         print(json.dumps(rows[-1], indent=1, default=str), flush=True)
-    out = Path(args.out)
+        write_results(rows, Path(args.out), cmd, torch.get_num_threads())
+    return 0
+
+
+def write_results(rows: list[dict], out: Path, cmd: str, threads: int) -> None:
+    """head_to_head.json / .md / .png from the settings measured so far (called after each one, so an interrupted
+    run keeps what it finished); settings not run this time keep their earlier rows, marked as such."""
     out.mkdir(parents=True, exist_ok=True)
-    cmd = "python bench/head_to_head.py " + " ".join(sys.argv[1:])
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    rows = [dict(r) for r in rows]
     for r in rows:
-        r["run"] = {"command": cmd, "finished": stamp}
+        r.setdefault("run", {"command": cmd, "finished": stamp})
     previous = out / "head_to_head.json"
-    if previous.exists() and only != {"vision", "text10", "textfull"}:  # --only: the other settings' rows stay
+    if previous.exists():  # the settings not (yet) run this time keep their earlier rows
         fresh, earlier = {r["setting"] for r in rows}, json.loads(previous.read_text())
         kept = [r for r in earlier["rows"] if r["setting"] not in fresh]
         for r in kept:
             r.setdefault("run", {"command": earlier["command"], "finished": "earlier run"})
         rows = kept + rows
-    result = {"command": cmd, "cpu_threads": torch.get_num_threads(), "rows": rows}
+    result = {"command": cmd, "cpu_threads": threads, "rows": rows}
     (out / "head_to_head.json").write_text(json.dumps(result, indent=2, default=str))
     lines = ["# Head-to-head: TL Advisor vs fastai and SetFit", "", f"`{cmd}` (run in the bench venv; CPU threads: "
-             f"{torch.get_num_threads()}; each setting's two tools in one run, same split, same machine; the "
+             f"{threads}; each setting's two tools in one run, same split, same machine; the "
              "command and time of each setting's run are in the last column)", "",
              "| data | tool | setting | test acc | macro-F1 | wall s | acc delta (pts) | time ratio | goal | run |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -263,7 +272,6 @@ def main() -> int:
     (out / "head_to_head.md").write_text("\n".join(lines) + "\n")
     _plot(rows, out / "head_to_head.png")
     print("\n".join(lines))
-    return 0
 
 
 if __name__ == "__main__":
