@@ -114,9 +114,9 @@ def build(backbone: str, modality: str, mode: str, pretrained: bool) -> tuple[An
 
 
 def measure(backbone: str, modality: str, mode: str, precisions: list[str], n: int, device: str,
-            pretrained: bool) -> dict[str, float]:
+            pretrained: bool, seq_len: int = SEQ_LEN) -> dict[str, float]:
     """Examples per second for `mode` ('embed', 'lora' or 'full') over n synthetic examples on `device`, per
-    precision (one model built, each precision timed after its own warm-up)."""
+    precision (one model built, each precision timed after its own warm-up); texts are `seq_len` tokens."""
     import torch
 
     model, side = build(backbone, modality, mode, pretrained)
@@ -128,8 +128,8 @@ def measure(backbone: str, modality: str, mode: str, precisions: list[str], n: i
         inputs = [{"x": torch.randn(min(batch, n - k), 3, side, side, device=device
                                     ).contiguous(memory_format=torch.channels_last)} for k in range(0, n, batch)]
     else:
-        inputs = [{"input_ids": torch.randint(1000, 20000, (min(batch, n - k), SEQ_LEN), device=device),
-                   "attention_mask": torch.ones(min(batch, n - k), SEQ_LEN, dtype=torch.long, device=device)}
+        inputs = [{"input_ids": torch.randint(1000, 20000, (min(batch, n - k), seq_len), device=device),
+                   "attention_mask": torch.ones(min(batch, n - k), seq_len, dtype=torch.long, device=device)}
                   for k in range(0, n, batch)]
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4) if train else None
     dev_type = "cuda" if device.startswith("cuda") else "cpu"

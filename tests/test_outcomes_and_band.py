@@ -128,7 +128,10 @@ def test_gpu_estimates_are_measured_per_backbone_and_say_what_they_assume():
             assert speed is not None and speed.embed_per_s > 0 and speed.full_per_s
             assert speed.scale == 1.0  # measured (or the same architecture), never scaled on a GPU
     bert_cpu = throughput("finbert", "text", "cpu")
-    assert bert_cpu.measured_backbone == "minilm_l6" and bert_cpu.scale > 4  # 110M vs 22.7M parameters
+    assert bert_cpu.measured_backbone == "mpnet_base" and bert_cpu.scale < 1.01  # 110M beside MPNet's 109.5M
+    xlmr_cpu = throughput("xlm_roberta_base", "text", "cpu")
+    assert xlmr_cpu.measured_backbone == "mpnet_base" and xlmr_cpu.scale > 2  # 278M: scaled, slower
+    assert xlmr_cpu.train_per_s < bert_cpu.train_per_s < throughput("minilm_l6", "text", "cpu").train_per_s
     lite0 = throughput("efficientnet_lite0", "image", "cpu")
     assert stage_seconds("full", 1000, lite0, 1) > stage_seconds("lora", 1000, lite0, 1)  # measured, not assumed
     rec = advise(ProjectBrief(task="text-classification", classes=20, per_class=200, compute="multi_gpu"))

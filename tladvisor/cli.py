@@ -246,7 +246,18 @@ def _config_for_training(args: argparse.Namespace) -> Any:
 
     compute = detected_compute()
     budget = args.budget if args.budget is not None else default_budget_minutes(compute != "cpu")
-    config, sized = budget_config(config, n, budget or None, epochs_given=args.epochs is not None, compute=compute)
+    tokens, n_test = None, 0
+    if unit == "texts":  # text speed follows the texts' own length
+        from tladvisor.data_volume import text_tokens
+
+        tokens = text_tokens(args.data, config.backbone, args.text_col, args.label_col, config.max_length)
+    if unit != "images" and args.test:  # the probe embeds a separate test file too; the reader checks it later
+        try:
+            n_test = data_volume(args.test, args.text_col, args.label_col, task=task)[2]
+        except (ValueError, OSError):
+            n_test = 0
+    config, sized = budget_config(config, n, budget or None, epochs_given=args.epochs is not None, compute=compute,
+                                  tokens=tokens, test_examples=n_test)
     plan = (" -> ".join(config.stages()) + f" (fine-tuning at most {config.epochs} epochs)"
             if task != "tabular-classification" else "gradient boosting")
     what = "entity types" if task == "ner" else "classes"

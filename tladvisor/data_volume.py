@@ -92,3 +92,18 @@ def data_volume(data: str, text_col: str = "text", label_col: str = "label", tas
     with tempfile.TemporaryDirectory() as tmp:  # counts only; the trainer extracts into the run directory
         found = discover_images(data, extract_to=Path(tmp))
     return task, len(found.classes), len(found.items)
+
+
+def text_tokens(data: str, backbone: str, text_col: str = "text", label_col: str = "label",
+                max_length: Optional[int] = None) -> Optional[float]:
+    """Padded tokens per text of a labelled text file under `backbone`'s tokenizer (what training speed follows),
+    or None when the file or the tokenizer cannot be read here: the estimate then assumes 128 tokens."""
+    from tladvisor.training.errors import DataError
+    from tladvisor.training.text_data import read_labelled_texts
+    from tladvisor.training.text_models import padded_tokens
+
+    try:
+        rows = read_labelled_texts(data, text_col or "text", label_col or "label").rows
+    except (DataError, OSError, ValueError):
+        return None
+    return padded_tokens([r.text for r in rows], backbone, max_length)

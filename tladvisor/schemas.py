@@ -88,6 +88,9 @@ class TrainConfig(BaseModel):
                                             "no limit.")
     budget_notes: list[str] = Field(default_factory=list, description="What sizing the plan to the budget changed "
                                     "before training (recorded for the model card).")
+    budget_estimate_s: Optional[float] = Field(None, ge=0, description="The plan's estimated seconds on the "
+                                               "detected hardware, made before training from the measured "
+                                               "throughput (and, for texts, their token length); for the model card.")
     pretrained: bool = Field(True, description="False = random initialisation (the from-scratch baseline).")
     seed: int = Field(0, ge=0, lt=2**32)
     text_col: str = "text"

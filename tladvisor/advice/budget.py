@@ -49,22 +49,32 @@ def default_budget_minutes(has_gpu: bool) -> Optional[float]:
 
 def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str], epochs: int,
                   budget_min: Optional[float], precision: Optional[str] = None, train_share: float = 0.72,
-                  compute: str = "cpu") -> BudgetPlan:
+                  compute: str = "cpu", tokens: Optional[float] = None, test_examples: int = 0,
+                  retrain_share: Optional[float] = None) -> BudgetPlan:
     """The plan with its fine-tuning epochs cut so the whole run's estimate (its setup included) fits
     `budget_min` on `compute` (the detected hardware); a fine-tuning stage that cannot get MIN_FINE_TUNE_EPOCHS
-    is dropped. Without a budget or a throughput row: unchanged. `precision` None: what a run picks on `compute`."""
-    speed = throughput(backbone, modality, compute, precision)
+    is dropped. Without a budget or a throughput row: unchanged. `precision` None: what a run picks on `compute`;
+    `tokens`: the texts' padded length (text speed follows it); `test_examples`: a separate test file's rows (the
+    probe embeds them, the kept stage scores them); `retrain_share`: the share of the examples the kept
+    fine-tuning stage is trained on again at the end (retrain_on_all), None when it is not."""
+    speed = throughput(backbone, modality, compute, precision, tokens)
     budget_s = budget_min * 60 if budget_min else None
     if speed is None or n_examples <= 0:
         return BudgetPlan(budget_s=budget_s, plan=plan, epochs=epochs,
                           notes=["no measured throughput for this backbone: the budget is enforced while training"]
                           if budget_s else [])
-    probe_s = stage_seconds("linear_probe", n_examples, speed, 0) if "linear_probe" in plan else 0.0
+    probe_s = (stage_seconds("linear_probe", n_examples + test_examples, speed, 0) if "linear_probe" in plan
+               else 0.0)
     probe_s += setup_seconds(compute)
     tuned = [s for s in plan if s in FINE_TUNING]
 
     def total(e: int, stages: list[str]) -> float:
-        return probe_s + sum(stage_seconds(s, n_examples, speed, e, train_share) for s in stages)
+        seconds = probe_s + sum(stage_seconds(s, n_examples, speed, e, train_share) for s in stages)
+        if stages:
+            seconds += test_examples / speed.embed_per_s  # the kept stage scores the separate test file
+            if retrain_share:  # at most as many epochs again, on train + validation
+                seconds += stage_seconds(stages[-1], n_examples, speed, e, retrain_share)
+        return seconds
 
     notes: list[str] = []
     if budget_s is None or total(epochs, tuned) <= budget_s:
@@ -86,20 +96,26 @@ def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str]
 
 
 def budget_config(config: "TrainConfig", n_examples: int, budget_min: Optional[float],
-                  epochs_given: bool = False, compute: str = "cpu") -> tuple["TrainConfig", BudgetPlan]:
-    """`config` sized to the budget on `compute` (cpu or single_gpu: the hardware the run will use): an `auto`
-    plan may lose a fine-tuning stage, and the fine-tuning epochs are cut unless the user gave them
-    (`epochs_given`); the budget is recorded for the trainer to enforce."""
+                  epochs_given: bool = False, compute: str = "cpu", tokens: Optional[float] = None,
+                  test_examples: int = 0) -> tuple["TrainConfig", BudgetPlan]:
+    """`config` sized to the budget on `compute` (cpu or single_gpu: the hardware the run will use) for texts of
+    `tokens` padded tokens (None: images, or the length is unknown) and a separate test file of `test_examples`
+    rows: an `auto` plan may lose a fine-tuning stage, and the fine-tuning epochs are cut unless the user gave them
+    (`epochs_given`); the budget and the estimate are recorded for the trainer to enforce and report."""
     if config.modality == "tabular":
         return config, BudgetPlan(budget_s=budget_min * 60 if budget_min else None, plan=config.stages(),
                                   epochs=config.epochs)
     precision = None if config.precision == "auto" else config.precision
+    test_share = 0.0 if config.test_data else config.test_fraction  # a test file: nothing is carved for testing
+    shares = dict(train_share=1 - test_share - config.val_fraction, compute=compute, tokens=tokens,
+                  test_examples=test_examples, retrain_share=1 - test_share if config.retrain_on_all else None)
     if not budget_min:  # no limit: the estimate still shows
-        return config, fit_to_budget(config.modality, config.backbone, n_examples, config.stages(), config.epochs,
-                                     None, precision, compute=compute)
+        plan = fit_to_budget(config.modality, config.backbone, n_examples, config.stages(), config.epochs,
+                             None, precision, **shares)
+        return config.model_copy(update={"budget_estimate_s": plan.estimate_s}), plan
     plan = fit_to_budget(config.modality, config.backbone, n_examples, config.stages(), config.epochs, budget_min,
-                         precision, 1 - config.test_fraction - config.val_fraction, compute)
-    update: dict = {"budget_minutes": budget_min}
+                         precision, **shares)
+    update: dict = {"budget_minutes": budget_min, "budget_estimate_s": plan.estimate_s}
     if config.strategy == "auto" and plan.plan != config.plan:
         update["plan"] = plan.plan
     if not epochs_given and plan.epochs != config.epochs:

@@ -42,6 +42,7 @@ class Speed:
     scale: float = 1.0
     measured_backbone: str = ""
     capped_by: str = ""
+    modality: str = ""
 
 
 class StageEstimate(BaseModel):
@@ -96,9 +97,18 @@ def duration_text(seconds: float) -> str:
 
 
 def _row(backbone: str, compute: str, precision: str) -> Optional[dict[str, Any]]:
+    """The measured row of a backbone. A `relative_to` row was measured side by side with another backbone on
+    another day's machine: its speeds are that backbone's row times the measured ratios."""
     for row in _table().get("rows", []):
         if row["backbone"] == backbone and row["compute"] == compute and row["precision"] == precision:
-            return row
+            if "relative_to" not in row:
+                return row
+            ref = _row(row["relative_to"], compute, precision)
+            if ref is None:
+                return None
+            return {"backbone": backbone, **{f"{k}_per_s": float(ref[f"{k}_per_s"]) * float(row[f"{k}_ratio"])
+                                             for k in ("embed", "train", "full")
+                                             if ref.get(f"{k}_per_s") and row.get(f"{k}_ratio")}}
     return None
 
 
@@ -119,7 +129,7 @@ def _nearest_measured(backbone: str, modality: str, compute: str, precision: str
         other = _params(row["backbone"]) if row["compute"] == compute and row["precision"] == precision else None
         if other and get_backbone(row["backbone"]).modality == modality:
             rows.append((abs(math.log(size / other)), row))
-    return min(rows, key=lambda r: r[0])[1] if rows else None
+    return _row(min(rows, key=lambda r: r[0])[1]["backbone"], compute, precision) if rows else None
 
 
 def _pipeline_cap(modality: str, compute: str) -> Optional[dict[str, Any]]:
@@ -130,11 +140,31 @@ def _pipeline_cap(modality: str, compute: str) -> Optional[dict[str, Any]]:
     return None
 
 
-def throughput(backbone: str, modality: str, compute: str = "cpu", precision: Optional[str] = None
-               ) -> Optional[Speed]:
+def length_factor(tokens: Optional[float], mode: str) -> float:
+    """Text speed at `tokens` tokens per text (as batches pad them) as a factor of the measured rows' 128-token
+    speed, interpolated on log scales between measured lengths (`text_length:`, bench/text_length_speed.py);
+    beyond the longest measured length speed falls in proportion to length. 1.0 when the length is unknown."""
+    table = (_table().get("text_length") or {}).get(mode) or {}
+    if not tokens or tokens <= 0 or not table:
+        return 1.0
+    points = sorted((float(k), float(v)) for k, v in table.items())
+    if tokens <= points[0][0]:
+        return points[0][1]
+    if tokens >= points[-1][0]:
+        return points[-1][1] * points[-1][0] / tokens
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if x0 <= tokens <= x1:
+            t = math.log(tokens / x0) / math.log(x1 / x0)
+            return math.exp(math.log(y0) + t * math.log(y1 / y0))
+    return 1.0
+
+
+def throughput(backbone: str, modality: str, compute: str = "cpu", precision: Optional[str] = None,
+               tokens: Optional[float] = None) -> Optional[Speed]:
     """A backbone's speed on `compute`: its own measured row, else the measured backbone of the same modality
     nearest in size, scaled by parameter count; capped by the measured data-loader ceiling where there is one.
-    None when nothing usable is measured. `precision` defaults to what a run picks on that compute kind."""
+    Text rows are measured on 128-token texts: `tokens` (the data's padded length) rescales them. None when
+    nothing usable is measured. `precision` defaults to what a run picks on that compute kind."""
     precision = precision or DEFAULT_PRECISION.get(compute, "fp32")
     row = _row(backbone, compute, precision)
     scale = 1.0
@@ -145,6 +175,9 @@ def throughput(backbone: str, modality: str, compute: str = "cpu", precision: Op
         scale = max(1.0, (_params(backbone) or 0) / _params(row["backbone"]))
     embed, train = float(row["embed_per_s"]) / scale, float(row["train_per_s"]) / scale
     full = float(row["full_per_s"]) / scale if row.get("full_per_s") else None
+    if modality == "text" and tokens:
+        embed, train = embed * length_factor(tokens, "embed"), train * length_factor(tokens, "train")
+        full = full * length_factor(tokens, "train") if full is not None else None
     cap, capped = _pipeline_cap(modality, compute), ""
     if cap is not None:
         cap_embed, cap_train = float(cap["embed_per_s"]), float(cap["train_per_s"])
@@ -153,7 +186,7 @@ def throughput(backbone: str, modality: str, compute: str = "cpu", precision: Op
             capped = "the image data loader (decoding and resizing), measured end to end"
         embed, train = min(embed, cap_embed), min(train, cap_train)
         full = min(full, cap_full) if full is not None else None
-    return Speed(embed, train, full, scale, row["backbone"], capped)
+    return Speed(embed, train, full, scale, row["backbone"], capped, modality)
 
 
 def setup_seconds(compute: str) -> float:
@@ -169,6 +202,14 @@ def _measured_kind(compute: str) -> str:
     return "single_gpu" if compute == "multi_gpu" else compute
 
 
+def head_fit_seconds(examples: int, embed_s: float, modality: str) -> float:
+    """The probe's cross-validated head fit: a share of the embedding time, or the measured seconds per example
+    where that is more (sentence embeddings are cheap, so a text probe waits on its head fit, not its encoder)."""
+    ratios = _table().get("assumptions", {})
+    per_example = float((ratios.get("head_fit_s_per_example") or {}).get(modality, 0.0))
+    return max(float(ratios.get("head_fit_share", 0.3)) * embed_s, per_example * examples)
+
+
 def stage_seconds(strategy: str, examples: int, speed: Speed, epochs: int,
                   train_share: Optional[float] = None) -> Optional[float]:
     """Seconds for one stage on `examples` at `speed` (from `throughput`): the probe embeds every example once and
@@ -178,7 +219,8 @@ def stage_seconds(strategy: str, examples: int, speed: Speed, epochs: int,
     stages)."""
     ratios = _table().get("assumptions", {})
     if strategy == "linear_probe":
-        return examples / speed.embed_per_s * (1 + float(ratios.get("head_fit_share", 0.3)))
+        embed_s = examples / speed.embed_per_s
+        return embed_s + head_fit_seconds(examples, embed_s, speed.modality)
     if strategy not in _FINE_TUNE:
         return None
     share = float(ratios.get("train_share", 0.72)) if train_share is None else train_share
@@ -211,9 +253,9 @@ def _basis(backbone: str, compute: str, speed: Speed) -> str:
 
 
 def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: Optional[str] = None,
-             price_per_hour: Optional[float] = None) -> Estimate:
+             price_per_hour: Optional[float] = None, tokens: Optional[float] = None) -> Estimate:
     """Seconds per stage of `rec`'s plan on `compute` (the brief's, by default), at the precision a run picks
-    there unless `precision` says otherwise."""
+    there unless `precision` says otherwise; texts of `tokens` tokens (unknown before the data: 128)."""
     brief = rec.brief
     compute = compute or brief.compute
     examples = int(brief.total or (brief.per_class or 0) * (brief.classes or 0))
@@ -226,9 +268,9 @@ def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: Op
         est.notes.append("The data volume is not known yet.")
         return est
     measured_on = _measured_kind(compute)
-    speed = throughput(rec.primary.id, rec.modality, measured_on, precision)
+    speed = throughput(rec.primary.id, rec.modality, measured_on, precision, tokens)
     if speed is None and compute != "cpu":
-        cpu = estimate(rec, "cpu", None, price_per_hour)
+        cpu = estimate(rec, "cpu", None, price_per_hour, tokens)
         cpu.compute = compute
         cpu.basis = (f"upper bound from the CPU measurement; no {compute.replace('_', ' ')} throughput is "
                      "measured for this backbone")
@@ -257,6 +299,10 @@ def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: Op
                          "speed is used.")
     elif compute != "cpu" and rec.modality == "text":
         est.notes.append("Model speed only: tokenising the texts is not included (it is fast next to training).")
+    if rec.modality == "text" and not tokens:
+        est.notes.append("Assumes texts of about 128 tokens (a paragraph); one-line texts such as support requests "
+                         "run several times faster, and with the data `tladvisor train` sizes the plan to their "
+                         "own length.")
     machine = _machine(measured_on).get("machine", "")
     est.notes.append(f"Measured on {machine}; fine-tuning epochs are the plan's maximum (early stopping often "
                      "ends sooner), so treat it as an upper bound." if machine else

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -58,22 +58,49 @@ def loadable_here(backbone: str) -> bool:
     return hub_id not in BUNDLED_TEXT or is_installed(hub_id) or not _offline()
 
 
+def _location(backbone: str) -> tuple[str, str, str, int | None]:
+    """(where to load from, weights id for the run record, Hub id, catalogue max length) of a text backbone."""
+    hub_id, catalogue_len = resolve_hub_id(backbone)
+    if hub_id in BUNDLED_TEXT and (is_installed(hub_id) or _offline()):  # online without the parts: the Hub
+        return str(bundled_path(hub_id)), f"{BUNDLED_TEXT[hub_id].packages[0]}:bundled", hub_id, catalogue_len
+    if os.path.isdir(hub_id):
+        return hub_id, f"local:{os.path.abspath(hub_id)}", hub_id, catalogue_len
+    if _offline():
+        raise BackboneUnavailableError(
+            f"backbone '{backbone}' ({hub_id}) needs the Hugging Face Hub, which is switched off "
+            "(HF_HUB_OFFLINE=1); bundled offline alternative: minilm_l6 (sentence-transformers/all-MiniLM-L6-v2)")
+    return hub_id, f"hub:{hub_id}", hub_id, catalogue_len
+
+
+def padded_tokens(texts: Sequence[str], backbone: str, max_length: int | None = None, batch: int = 32,
+                  sample: int = 2000, seed: int = 0) -> float | None:
+    """Tokens per text as training pads them (length-sorted batches, each padded to its longest text), from a
+    sample of `texts`: text speed follows this length, so the plan's time estimate does. None when the backbone's
+    tokenizer cannot be loaded here (the estimate then assumes 128 tokens)."""
+    import random
+
+    from transformers import AutoTokenizer
+
+    try:
+        location, _, _, catalogue_len = _location(backbone)
+        tokenizer = AutoTokenizer.from_pretrained(location)
+    except (BackboneUnavailableError, OSError, ValueError):
+        return None
+    picked = list(texts) if len(texts) <= sample else random.Random(seed).sample(list(texts), sample)
+    if not picked:
+        return None
+    limit = min(x for x in (max_length, catalogue_len, getattr(tokenizer, "model_max_length", 512), 512) if x)
+    lengths = sorted(len(ids) for ids in tokenizer(picked, truncation=True, max_length=limit)["input_ids"])
+    # a sample spreads lengths more thinly than the full data, so each batch's longest text is an upper bound
+    return sum(max(lengths[k:k + batch]) * len(lengths[k:k + batch]) for k in range(0, len(lengths), batch)) / len(lengths)
+
+
 def load_text_encoder(backbone: str, max_length: int | None = None, pretrained: bool = True) -> TextEncoder:
     """Tokenizer + encoder. Bundled encoders (MiniLM, MPNet) load from their pip packages; other ids need the Hub
     and fail offline with a message naming the bundled alternative."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-    hub_id, catalogue_len = resolve_hub_id(backbone)
-    if hub_id in BUNDLED_TEXT and (is_installed(hub_id) or _offline()):  # online without the parts: the Hub
-        location, weights_id = str(bundled_path(hub_id)), f"{BUNDLED_TEXT[hub_id].packages[0]}:bundled"
-    elif os.path.isdir(hub_id):
-        location, weights_id = hub_id, f"local:{os.path.abspath(hub_id)}"
-    else:
-        if _offline():
-            raise BackboneUnavailableError(
-                f"backbone '{backbone}' ({hub_id}) needs the Hugging Face Hub, which is switched off "
-                "(HF_HUB_OFFLINE=1); bundled offline alternative: minilm_l6 (sentence-transformers/all-MiniLM-L6-v2)")
-        location, weights_id = hub_id, f"hub:{hub_id}"
+    location, weights_id, hub_id, catalogue_len = _location(backbone)
     try:
         tokenizer = AutoTokenizer.from_pretrained(location)
         model = (AutoModel.from_pretrained(location) if pretrained

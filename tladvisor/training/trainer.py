@@ -745,12 +745,13 @@ def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Pat
         from tladvisor.advice.budget import fit_to_budget
         from tladvisor.advice.estimate import duration_text
 
-        n_all = sum(len(task.split(s)[1]) for s in ("train", "val", "test"))
-        planned = fit_to_budget(config.modality, config.backbone, n_all, config.stages(), config.epochs,
-                                config.budget_minutes)
+        estimate_s = config.budget_estimate_s
+        if estimate_s is None:  # a config made without budget_config (the Python API): estimate it here
+            n_all = sum(len(task.split(s)[1]) for s in ("train", "val", "test"))
+            estimate_s = fit_to_budget(config.modality, config.backbone, n_all, config.stages(), config.epochs,
+                                       config.budget_minutes).estimate_s
         metrics["budget"] = {"minutes": config.budget_minutes, "notes": config.budget_notes + budget_notes,
-                             "estimate": duration_text(planned.estimate_s) if planned.estimate_s is not None
-                             else None}
+                             "estimate": duration_text(estimate_s) if estimate_s is not None else None}
     result = RunResult(run_dir=str(run_dir), config=config, stage_results=stage_results, metrics=metrics,
                        wall_time_s=round(time.perf_counter() - t_start, 2), message="; ".join(budget_notes))
     if main:

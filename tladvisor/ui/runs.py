@@ -138,7 +138,13 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
                                  usable=loadable_here, **overrides)
     from tladvisor.training.engine import detected_compute
 
-    config, sized = budget_config(config, n, budget or None, epochs_given=bool(epochs), compute=detected_compute())
+    tokens = None
+    if config.modality == "text":  # text speed follows the texts' own length
+        from tladvisor.data_volume import text_tokens
+
+        tokens = text_tokens(upload, config.backbone, text_col, label_col, config.max_length)
+    config, sized = budget_config(config, n, budget or None, epochs_given=bool(epochs), compute=detected_compute(),
+                                  tokens=tokens)
     return rec, config, sized
 
 
