@@ -258,7 +258,8 @@ def _config_for_training(args: argparse.Namespace) -> Any:
             n_test = 0
     config, sized = budget_config(config, n, budget or None, epochs_given=args.epochs is not None, compute=compute,
                                   tokens=tokens, test_examples=n_test)
-    plan = (" -> ".join(config.stages()) + f" (fine-tuning at most {config.epochs} epochs)"
+    fine_tunes = any(s in ("lora", "partial", "progressive", "full") for s in config.stages())
+    plan = (" -> ".join(config.stages()) + (f" (fine-tuning at most {config.epochs} epochs)" if fine_tunes else "")
             if task != "tabular-classification" else "gradient boosting")
     what = "entity types" if task == "ner" else "classes"
     used = rec.primary.name
