@@ -89,10 +89,16 @@ def padded_tokens(texts: Sequence[str], backbone: str, max_length: int | None = 
     picked = list(texts) if len(texts) <= sample else random.Random(seed).sample(list(texts), sample)
     if not picked:
         return None
-    limit = min(x for x in (max_length, catalogue_len, getattr(tokenizer, "model_max_length", 512), 512) if x)
+    limit = _length_limit(tokenizer, max_length, catalogue_len)
     lengths = sorted(len(ids) for ids in tokenizer(picked, truncation=True, max_length=limit)["input_ids"])
-    # a sample spreads lengths more thinly than the full data, so each batch's longest text is an upper bound
-    return sum(max(lengths[k:k + batch]) * len(lengths[k:k + batch]) for k in range(0, len(lengths), batch)) / len(lengths)
+    # every text is padded to the last (longest) of its sorted batch; a sample spreads lengths more thinly than the
+    # full data, so this is an upper bound
+    return sum(lengths[min(i // batch * batch + batch, len(lengths)) - 1] for i in range(len(lengths))) / len(lengths)
+
+
+def _length_limit(tokenizer: Any, max_length: int | None, catalogue_len: int | None) -> int:
+    """Tokens a text is truncated to: the smallest of the run's, the catalogue's, the tokenizer's and 512."""
+    return int(min(x for x in (max_length, catalogue_len, getattr(tokenizer, "model_max_length", 512), 512) if x))
 
 
 def load_text_encoder(backbone: str, max_length: int | None = None, pretrained: bool = True) -> TextEncoder:
@@ -108,8 +114,8 @@ def load_text_encoder(backbone: str, max_length: int | None = None, pretrained: 
     except OSError as exc:
         raise BackboneUnavailableError(f"backbone '{backbone}' ({hub_id}): could not be loaded ({exc}); "
                                        "bundled offline alternative: minilm_l6") from exc
-    limit = min(x for x in (max_length, catalogue_len, getattr(tokenizer, "model_max_length", 512), 512) if x)
-    return TextEncoder(model, tokenizer, hub_id, weights_id, model.config.hidden_size, int(limit))
+    return TextEncoder(model, tokenizer, hub_id, weights_id, model.config.hidden_size,
+                       _length_limit(tokenizer, max_length, catalogue_len))
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

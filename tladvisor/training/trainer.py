@@ -129,7 +129,9 @@ def _choose_c(xs: np.ndarray, y: np.ndarray, cv: list, balanced: bool) -> tuple[
     return best_c, cv_f1, clf, class_weight
 
 
-PARALLEL_MIN_ROWS = 2000  # below this the fit takes seconds: starting worker processes costs about as much (NEU-CLS, 1,500 images: 3.9 s serial, 5.2 s parallel)
+# below this the fit takes seconds and starting worker processes costs about as much (NEU-CLS, 1,500 images:
+# 3.9 s serial, 5.2 s parallel)
+PARALLEL_MIN_ROWS = 2000
 
 
 def fold_jobs(rows: int, folds: int, min_rows: int = PARALLEL_MIN_ROWS) -> Optional[int]:
@@ -243,7 +245,8 @@ def _lexical_choice(task, xs: np.ndarray, y: np.ndarray, cv, cv_f1: float) -> Op
         return None
     x = _lexical_x(xs, vectorizer, texts)
     clf = LogisticRegressionCV(Cs=LEXICAL_CS, cv=cv, scoring=make_scorer(f1_score, average="macro", zero_division=0),
-                               max_iter=3000, n_jobs=fold_jobs(len(y), len(cv), LEXICAL_PARALLEL_MIN_ROWS)).fit(x, y)
+                               max_iter=3000, n_jobs=fold_jobs(len(y), len(cv), LEXICAL_PARALLEL_MIN_ROWS)
+                               ).fit(x, y)
     scores = np.asarray(next(iter(clf.scores_.values()))).mean(axis=0)
     best = float(scores.max())
     if not best > (cv_f1 if cv_f1 == cv_f1 else 0.0) + LEXICAL_MARGIN:

@@ -139,7 +139,7 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
     from tladvisor.training.engine import detected_compute
 
     tokens = None
-    if config.modality == "text":  # text speed follows the texts' own length
+    if task in ("text-classification", "sentiment"):  # text speed follows the texts' own length
         from tladvisor.data_volume import text_tokens
 
         tokens = text_tokens(upload, config.backbone, text_col, label_col, config.max_length)
