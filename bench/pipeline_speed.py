@@ -79,6 +79,12 @@ def train(data: Path, run: Path, strategy: str, epochs: int) -> dict:
         row["embedded"] = emb.get("computed")
         row["embed_s"] = emb.get("seconds")
         row["embed_per_s"] = round(emb["computed"] / emb["seconds"], 1) if emb.get("seconds") else None
+        # the probe stage's parts: the preprocessing choice (its sample embedded both ways), then the probe's own
+        # time (`seconds`: embedding the rest + the cross-validated head fit)
+        choice = stage.get("preprocess") or {}
+        row["stage_detail"] = {"choice_s": choice.get("seconds"),
+                               "head_fit_s": round(stage["seconds"] - (emb.get("seconds") or 0.0), 2)
+                               if stage.get("seconds") is not None else None}
     else:
         row["epochs"] = stage.get("epochs_run")
         row["train_per_s"] = stage.get("train_examples_per_s")

@@ -148,7 +148,9 @@ def test_the_estimate_scales_with_data_and_says_its_basis():
 
     small = estimate(advise(ProjectBrief(task="image-classification", classes=5, per_class=100)))
     large = estimate(advise(ProjectBrief(task="image-classification", classes=5, per_class=1000)))
-    assert small.seconds and large.seconds and large.seconds > 5 * small.seconds
+    assert small.seconds and large.seconds and large.seconds > 4 * small.seconds  # 10x the data, half the epochs
+    per_epoch = [e.stages[1].seconds / e.stages[1].epochs for e in (small, large)]
+    assert per_epoch[1] == pytest.approx(10 * per_epoch[0], rel=0.01)  # an epoch over 10x the images
     assert small.stages[0].strategy == "linear_probe" and small.basis.startswith("measured")
     gpu = estimate(advise(ProjectBrief(task="image-classification", classes=5, per_class=100, compute="single_gpu")))
     assert gpu.compute == "single_gpu" and gpu.basis.startswith("measured on one NVIDIA H200")

@@ -115,6 +115,43 @@ def test_linear_probe_beats_chance_and_caches_features(data, tmp_path):
     assert set(metrics["per_class"]) == {"horizontal", "spots", "vertical"} and "top2_accuracy" in metrics
 
 
+def test_preprocessing_choice_decodes_each_image_once_with_the_same_features(data, tmp_path, monkeypatch):
+    """The 'auto' choice embeds its sample both ways from one decoding of each file (a large JPEG's decoding costs
+    more than the forward pass), and the features equal those of one preprocessing at a time."""
+    from collections import Counter
+
+    import tladvisor.training.image_task as image_task
+    from tladvisor.training.trainer import train
+
+    monkeypatch.setenv("TLADVISOR_CACHE", str(tmp_path / "cache"))  # empty: every image is decoded for the probe
+    decoded, real = Counter(), image_task.load_rgb
+    monkeypatch.setattr(image_task, "load_rgb", lambda path, min_side=None: decoded.update([path]) or
+                        real(path, min_side))
+    run = train(cfg(data, tmp_path / "probe", strategy="linear_probe", preprocess="auto", resolution=64))
+    assert len(decoded) == 90 and set(decoded.values()) == {1}, decoded.most_common(3)
+    probe = run.stage_results[0]
+    assert set(probe["preprocess"]["embedding"]) == {"full_frame", "center_crop"}
+
+    # the shared pass against one pass per preprocessing, on the same model and files
+    from accelerate import Accelerator
+
+    from tladvisor.training.task import make_task
+
+    (tmp_path / "check").mkdir()
+    task = make_task(cfg(data, tmp_path / "check", strategy="linear_probe", resolution=64), tmp_path / "check")
+    task.prepare_data()
+    model = task.build_model()
+    paths = task.split("train")[0][:20]
+    acc = Accelerator(cpu=True)
+    monkeypatch.setenv("TLADVISOR_CACHE", str(tmp_path / "cache2"))
+    both = task.embed_variants(model, paths, acc, ("full_frame", "center_crop"))
+    for name in ("full_frame", "center_crop"):
+        task.set_preprocess(name)
+        alone = task._forward(model, paths, acc)
+        np.testing.assert_allclose(both[name][0], alone, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(both["full_frame"][0], both["center_crop"][0])
+
+
 def test_trainings_in_one_process_may_change_precision(data, tmp_path):
     """The app and the Python API train several times in one process: a bf16 run and then an fp32 run must both
     train (Accelerate keeps one process-wide precision and refuses a second one unless it is reset)."""

@@ -50,14 +50,15 @@ def default_budget_minutes(has_gpu: bool) -> Optional[float]:
 def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str], epochs: int,
                   budget_min: Optional[float], precision: Optional[str] = None, train_share: float = 0.72,
                   compute: str = "cpu", tokens: Optional[float] = None, test_examples: int = 0,
-                  retrain_share: Optional[float] = None) -> BudgetPlan:
+                  retrain_share: Optional[float] = None, decode_s: Optional[float] = None) -> BudgetPlan:
     """The plan with its fine-tuning epochs cut so the whole run's estimate (its setup included) fits
     `budget_min` on `compute` (the detected hardware); a fine-tuning stage that cannot get MIN_FINE_TUNE_EPOCHS
     is dropped. Without a budget or a throughput row: unchanged. `precision` None: what a run picks on `compute`;
     `tokens`: the texts' padded length (text speed follows it); `test_examples`: a separate test file's rows (the
     probe embeds them, the kept stage scores them); `retrain_share`: the share of the examples the kept
-    fine-tuning stage is trained on again at the end (retrain_on_all), None when it is not."""
-    speed = throughput(backbone, modality, compute, precision, tokens)
+    fine-tuning stage is trained on again at the end (retrain_on_all), None when it is not; `decode_s`: seconds to
+    decode one of the images here (see `throughput`)."""
+    speed = throughput(backbone, modality, compute, precision, tokens, decode_s)
     budget_s = budget_min * 60 if budget_min else None
     if speed is None or n_examples <= 0:
         return BudgetPlan(budget_s=budget_s, plan=plan, epochs=epochs,
@@ -66,6 +67,8 @@ def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str]
     probe_s = (stage_seconds("linear_probe", n_examples + test_examples, speed, 0) if "linear_probe" in plan
                else 0.0)
     probe_s += setup_seconds(compute)
+    if decode_s and modality == "image":  # the audit decodes every image once before anything trains
+        probe_s += (n_examples + test_examples) * decode_s
     tuned = [s for s in plan if s in FINE_TUNING]
 
     def total(e: int, stages: list[str]) -> float:
@@ -77,8 +80,12 @@ def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str]
         return seconds
 
     notes: list[str] = []
+    if decode_s and speed.model_embed_per_s and decode_s * speed.model_embed_per_s >= 0.5:
+        notes.append(f"decoding the images counted: {decode_s * 1000:.0f} ms per image here, "
+                     f"{decode_s * speed.model_embed_per_s:.1f}x the model's time per image")
     if budget_s is None or total(epochs, tuned) <= budget_s:
-        return BudgetPlan(budget_s=budget_s, plan=plan, epochs=epochs, estimate_s=round(total(epochs, tuned), 1))
+        return BudgetPlan(budget_s=budget_s, plan=plan, epochs=epochs, estimate_s=round(total(epochs, tuned), 1),
+                          notes=notes)
     fit = epochs
     while fit > 0 and total(fit, tuned) > budget_s:
         fit -= 1
@@ -97,18 +104,23 @@ def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str]
 
 def budget_config(config: "TrainConfig", n_examples: int, budget_min: Optional[float],
                   epochs_given: bool = False, compute: str = "cpu", tokens: Optional[float] = None,
-                  test_examples: int = 0) -> tuple["TrainConfig", BudgetPlan]:
+                  test_examples: int = 0, run_precision: Optional[str] = None, decode_s: Optional[float] = None
+                  ) -> tuple["TrainConfig", BudgetPlan]:
     """`config` sized to the budget on `compute` (cpu or single_gpu: the hardware the run will use) for texts of
     `tokens` padded tokens (None: images, or the length is unknown) and a separate test file of `test_examples`
     rows: an `auto` plan may lose a fine-tuning stage, and the fine-tuning epochs are cut unless the user gave them
-    (`epochs_given`); the budget and the estimate are recorded for the trainer to enforce and report."""
+    (`epochs_given`); the budget and the estimate are recorded for the trainer to enforce and report.
+    `run_precision`: the precision the run will really use on this hardware ('auto' resolved by the caller, who
+    knows the processor); None: the config's, and for 'auto' the compute kind's default (fp32 on a CPU).
+    `decode_s`: seconds to decode one of the images on this machine (None: the model's speed alone)."""
     if config.modality == "tabular":
         return config, BudgetPlan(budget_s=budget_min * 60 if budget_min else None, plan=config.stages(),
                                   epochs=config.epochs)
-    precision = None if config.precision == "auto" else config.precision
+    precision = run_precision or (None if config.precision == "auto" else config.precision)
     test_share = 0.0 if config.test_data else config.test_fraction  # a test file: nothing is carved for testing
     shares = dict(train_share=1 - test_share - config.val_fraction, compute=compute, tokens=tokens,
-                  test_examples=test_examples, retrain_share=1 - test_share if config.retrain_on_all else None)
+                  test_examples=test_examples, retrain_share=1 - test_share if config.retrain_on_all else None,
+                  decode_s=decode_s)
     if not budget_min:  # no limit: the estimate still shows
         plan = fit_to_budget(config.modality, config.backbone, n_examples, config.stages(), config.epochs,
                              None, precision, **shares)

@@ -43,6 +43,7 @@ class Speed:
     measured_backbone: str = ""
     capped_by: str = ""
     modality: str = ""
+    model_embed_per_s: Optional[float] = None  # images: the model alone, before decoding is counted
 
 
 class StageEstimate(BaseModel):
@@ -160,10 +161,12 @@ def length_factor(tokens: Optional[float], mode: str) -> float:
 
 
 def throughput(backbone: str, modality: str, compute: str = "cpu", precision: Optional[str] = None,
-               tokens: Optional[float] = None) -> Optional[Speed]:
+               tokens: Optional[float] = None, decode_s: Optional[float] = None) -> Optional[Speed]:
     """A backbone's speed on `compute`: its own measured row, else the measured backbone of the same modality
     nearest in size, scaled by parameter count; capped by the measured data-loader ceiling where there is one.
-    Text rows are measured on 128-token texts: `tokens` (the data's padded length) rescales them. None when
+    Text rows are measured on 128-token texts: `tokens` (the data's padded length) rescales them. Image rows are
+    the model alone: on a CPU, `decode_s` (seconds to decode one of the client's images here, measured by
+    `data_volume.image_decode_seconds`) is added per image, since decoding shares the same cores. None when
     nothing usable is measured. `precision` defaults to what a run picks on that compute kind."""
     precision = precision or DEFAULT_PRECISION.get(compute, "fp32")
     row = _row(backbone, compute, precision)
@@ -178,7 +181,12 @@ def throughput(backbone: str, modality: str, compute: str = "cpu", precision: Op
     if modality == "text" and tokens:
         embed, train = embed * length_factor(tokens, "embed"), train * length_factor(tokens, "train")
         full = full * length_factor(tokens, "train") if full is not None else None
-    cap, capped = _pipeline_cap(modality, compute), ""
+    capped, model_embed = "", embed
+    if modality == "image" and decode_s and compute == "cpu":
+        embed, train = 1 / (1 / embed + decode_s), 1 / (1 / train + decode_s)
+        full = 1 / (1 / full + decode_s) if full is not None else None
+        capped = f"decoding the images ({decode_s * 1000:.0f} ms each, measured here on a sample)"
+    cap = _pipeline_cap(modality, compute)
     if cap is not None:
         cap_embed, cap_train = float(cap["embed_per_s"]), float(cap["train_per_s"])
         cap_full = float(cap.get("full_per_s", cap_train))
@@ -186,7 +194,8 @@ def throughput(backbone: str, modality: str, compute: str = "cpu", precision: Op
             capped = "the image data loader (decoding and resizing), measured end to end"
         embed, train = min(embed, cap_embed), min(train, cap_train)
         full = min(full, cap_full) if full is not None else None
-    return Speed(embed, train, full, scale, row["backbone"], capped, modality)
+    return Speed(embed, train, full, scale, row["backbone"], capped, modality,
+                 min(model_embed, float(cap["embed_per_s"])) if cap is not None else model_embed)
 
 
 def setup_seconds(compute: str) -> float:
@@ -220,7 +229,11 @@ def stage_seconds(strategy: str, examples: int, speed: Speed, epochs: int,
     ratios = _table().get("assumptions", {})
     if strategy == "linear_probe":
         embed_s = examples / speed.embed_per_s
-        return embed_s + head_fit_seconds(examples, embed_s, speed.modality)
+        # images: the preprocessing choice forwards its sample once more (each file decoded once for both)
+        model_s = 1 / speed.model_embed_per_s if speed.model_embed_per_s else 1 / speed.embed_per_s
+        choice_s = (min(examples, int(ratios.get("preprocess_choice_sample", 0))) * model_s
+                    if speed.modality == "image" else 0.0)
+        return embed_s + choice_s + head_fit_seconds(examples, embed_s, speed.modality)
     if strategy not in _FINE_TUNE:
         return None
     share = float(ratios.get("train_share", 0.72)) if train_share is None else train_share

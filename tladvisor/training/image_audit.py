@@ -93,20 +93,27 @@ def _hamming_pairs(hashes: np.ndarray, max_bits: int) -> list[tuple[int, int]]:
     return pairs
 
 
+# the audit's hashes look at 32-px thumbnails: a large JPEG is decoded at reduced scale down to this side (PIL's
+# draft mode; a 3000x2250 photo decodes in ~35 ms instead of ~240 ms); images up to 511 px decode as before
+AUDIT_DECODE_SIDE = 256
+
+
 def scan_images(items: list[ImageItem]) -> tuple[list[ImageItem], list[dict[str, Any]], list[dict[str, str]]]:
     """Decode every image once: (readable items, their stats, unreadable files with the reason)."""
     readable, stats, unreadable = [], [], []
     for item in items:
         try:
             with Image.open(item.path) as raw:
-                mode = raw.mode
-            img = load_rgb(item.path)
+                mode, size = raw.mode, raw.size
+            img = load_rgb(item.path, AUDIT_DECODE_SIDE)
+            if (img.size[0] > img.size[1]) != (size[0] > size[1]):  # turned by its EXIF orientation
+                size = size[::-1]
         except Exception as exc:  # any decoder error: truncated, not an image, bomb, ...
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             unreadable.append({"path": item.path, "error": f"{type(exc).__name__}: {reason}"[:200]})
             continue
         readable.append(item)
-        stats.append({"sha1": file_sha1(item.path), "dhash": dhash(img), "thumb": thumbnail(img), "size": img.size,
+        stats.append({"sha1": file_sha1(item.path), "dhash": dhash(img), "thumb": thumbnail(img), "size": size,
                       "mode": mode})
     return readable, stats, unreadable
 

@@ -1,6 +1,7 @@
 """The image modality for the engine: data set, transforms, model builder, feature embedding, LoRA targets."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -38,6 +39,15 @@ class ImageFiles(Dataset):
 
     def __getitem__(self, i: int):
         return self.transform(load_rgb(self.paths[i], self.min_side)), self.labels[i]
+
+
+class ImageFilesMulti(ImageFiles):
+    """(one tensor per transform, position) per file: each file decoded once for several preprocessings (a large
+    JPEG's decoding costs 2-3x the forward pass on a CPU: bench/results/probe_vs_forward.md)."""
+
+    def __getitem__(self, i: int):
+        img = load_rgb(self.paths[i], self.min_side)
+        return tuple(t(img) for t in self.transform), self.labels[i]
 
 
 GRAY_MODES = ("L", "1", "LA", "I", "I;16", "I;16B", "I;16L", "F")
@@ -229,29 +239,62 @@ class ImageTask(Task):
                                      accelerator.is_main_process)
         return result["all"], stats
 
+    def embed_variants(self, model: ImageClassifier, paths: list[str], accelerator, variants: tuple[str, ...]
+                       ) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
+        """Frozen, cached features of `paths` under each preprocessing in `variants` (see `set_preprocess`), every
+        file decoded once for all of them: {variant: (features, {cached, computed, seconds})}. The preprocessing
+        set before the call is set again after it."""
+        before = self.preprocess
+        transforms, caches = [], []
+        for name in variants:
+            self.set_preprocess(name)
+            transforms.append(self.eval_transform())
+            caches.append(self._cache(accelerator))
+        self.set_preprocess(before)
+        keys = [self.sha1[p] for p in paths]
+        missing = sorted({i for c in caches for i in c.get(keys)[1]})
+        t0 = time.perf_counter()
+        computed = self._forward_many(model, [paths[i] for i in missing], accelerator, transforms) if missing else []
+        seconds = round(time.perf_counter() - t0, 2)
+        out = {}
+        for name, cache, feats in zip(variants, caches, computed or [None] * len(variants)):
+            at = {pos: j for j, pos in enumerate(missing)}
+            # features of this variant come from the shared pass; the pass's time is reported once, on the first
+            result, stats = embed_cached(cache, keys, {"all": len(keys)}, lambda pos: feats[[at[k] for k in pos]],
+                                         accelerator.is_main_process)
+            stats["seconds"] = seconds if name == variants[0] else 0.0
+            out[name] = (result["all"], stats)
+        return out
+
     def _cache(self, accelerator) -> FeatureCache:
         return FeatureCache({"arch": self.backbone.arch, "weights": self.backbone.weights_id,
                              "preprocess": repr(self.eval_transform()), "decode_min_side": self.decode_side(),
                              "precision": accelerator.mixed_precision})  # bf16 features differ from fp32
 
-    @torch.no_grad()
     def _forward(self, model: ImageClassifier, paths: list[str], accelerator) -> np.ndarray:
         """Pooled backbone features of `paths`, in order, with the current evaluation transform."""
         if not paths:
             return np.zeros((0, 1))
+        return self._forward_many(model, paths, accelerator, [self.eval_transform()])[0]
+
+    @torch.no_grad()
+    def _forward_many(self, model: ImageClassifier, paths: list[str], accelerator, transforms: list
+                      ) -> list[np.ndarray]:
+        """Pooled backbone features of `paths`, in order, once per transform; each file decoded once."""
         backbone = model.backbone.eval().to(accelerator.device)  # already channels-last where it pays
         channels_last = model.channels_last
-        ds = ImageFiles(paths, list(range(len(paths))), self.eval_transform(), self.decode_side())
+        ds = ImageFilesMulti(paths, list(range(len(paths))), transforms, self.decode_side())
         loader = accelerator.prepare(DataLoader(ds, batch_size=64, shuffle=False, num_workers=_workers(False)))
-        out = {}
-        for x, idx in loader:
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with accelerator.autocast():
-                f = backbone(x)
-            f, idx = accelerator.gather_for_metrics((f.float(), idx))
-            out.update(zip(idx.tolist(), f.cpu().numpy()))
-        return np.stack([out[j] for j in range(len(paths))])
+        out: list[dict[int, np.ndarray]] = [{} for _ in transforms]
+        for xs, idx in loader:
+            for k, x in enumerate(xs):
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with accelerator.autocast():
+                    f = backbone(x)
+                f, pos = accelerator.gather_for_metrics((f.float(), idx))
+                out[k].update(zip(pos.tolist(), f.cpu().numpy()))
+        return [np.stack([o[j] for j in range(len(paths))]) for o in out]
 
     # ------------------------------------------------------- fine-tuning
     def lora_targets(self, model: ImageClassifier) -> list[str]:

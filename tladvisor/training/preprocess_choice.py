@@ -69,12 +69,10 @@ def choose_preprocess(task: Any, model: Any, accelerator: Any, seed: int) -> dic
     y_all = np.asarray(labels)
     idx = stratified_sample(y_all, SAMPLE, seed)
     sample, y = [paths[i] for i in idx], y_all[idx]
-    scores: dict[str, Optional[float]] = {}
-    embedding: dict[str, dict[str, Any]] = {}  # the winner's features are cached: the probe reuses them
-    for name in OPTIONS:
-        task.set_preprocess(name)
-        feats, embedding[name] = task.embed_paths(model, sample, accelerator)
-        scores[name] = loo_macro_f1(feats, y)
+    # each sample image decoded once for both; the winner's features are cached: the probe reuses them
+    both = task.embed_variants(model, sample, accelerator, OPTIONS)
+    scores: dict[str, Optional[float]] = {name: loo_macro_f1(both[name][0], y) for name in OPTIONS}
+    embedding: dict[str, dict[str, Any]] = {name: both[name][1] for name in OPTIONS}
     full, crop = scores["full_frame"], scores["center_crop"]
     need = margin(len(idx))
     chosen = "center_crop" if full is not None and crop is not None and crop > full + need else "full_frame"

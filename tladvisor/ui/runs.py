@@ -136,15 +136,19 @@ def recommended_config(upload: str, strategy: str = "auto", epochs: Optional[int
 
     config = rec.to_train_config(upload, strategy=strategy, backbone=backbone or None, out_dir=out_dir,
                                  usable=loadable_here, **overrides)
-    from tladvisor.training.engine import detected_compute
+    from tladvisor.training.engine import detected_compute, resolve_precision
 
-    tokens = None
+    tokens, decode_s = None, None
+    if config.modality == "image":  # decoding a large photo can cost more than embedding it
+        from tladvisor.data_volume import image_decode_seconds
+
+        decode_s = image_decode_seconds(upload, config.resolution or 224)
     if task in ("text-classification", "sentiment"):  # text speed follows the texts' own length
         from tladvisor.data_volume import text_tokens
 
         tokens = text_tokens(upload, config.backbone, text_col, label_col, config.max_length)
     config, sized = budget_config(config, n, budget or None, epochs_given=bool(epochs), compute=detected_compute(),
-                                  tokens=tokens)
+                                  tokens=tokens, run_precision=resolve_precision(config.precision), decode_s=decode_s)
     return rec, config, sized
 
 
