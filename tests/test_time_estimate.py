@@ -112,6 +112,9 @@ def test_large_photos_decode_slower_and_the_estimate_counts_it(tmp_path):
     assert small is not None and large is not None and zipped is not None
     assert large > 4 * small and zipped > 4 * small
     assert image_decode_seconds(str(tmp_path / "missing")) is None
+    from tladvisor.data_volume import _spread
+
+    assert _spread(list(range(5)), 12) == [0, 1, 2, 3, 4] and _spread(list(range(100)), 3) == [0, 50, 99]
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "a.jpg").write_bytes(b"not a jpeg")
     assert image_decode_seconds(str(tmp_path / "junk")) is None

@@ -109,45 +109,58 @@ def text_tokens(data: str, backbone: str, text_col: str = "text", label_col: str
     return padded_tokens([r.text for r in rows], backbone, max_length)
 
 
-def image_decode_seconds(data: str, input_side: int = 224, sample: int = 12) -> Optional[float]:
-    """Seconds to read, decode and resize one image of `data` on this machine, as training does it (a large JPEG
-    decoded at reduced scale down to twice the input side): the median over a sample spread across the files (a zip
-    is read in memory, not extracted). The model-only throughput leaves this out, and a 12-megapixel photo takes
-    longer to decode than to embed (bench/results/probe_vs_forward.md). None when no image can be read."""
+def _spread(items: list, count: int) -> list:
+    """Up to `count` items evenly spread over a sorted list (first and last included), without repeats."""
+    n = min(count, len(items))
+    return [items[round(k * (len(items) - 1) / max(1, n - 1))] for k in range(n)]
+
+
+def _median_decode_seconds(reads: list, input_side: int) -> Optional[float]:
+    """Median seconds to read (a callable giving the file's bytes), decode as training does and resize one image;
+    unreadable files are skipped (the audit names them)."""
     import io
     import statistics
     import time
-    import zipfile
 
     from PIL import Image
 
-    from tladvisor.training.image_data import IMAGE_EXTENSIONS, load_rgb
+    from tladvisor.training.image_data import load_rgb
+
+    times = []
+    for read in reads:
+        t0 = time.perf_counter()
+        try:
+            img = load_rgb(io.BytesIO(read()), 2 * input_side)  # draft mode down to twice the input side
+            img.resize((input_side, input_side), Image.Resampling.BILINEAR)
+        except Exception:  # noqa: BLE001  (any decoder error: it does not time anything here)
+            continue
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) if times else None
+
+
+def image_decode_seconds(data: str, input_side: int = 224, sample: int = 12) -> Optional[float]:
+    """Seconds to read, decode and resize one image of `data` on this machine, as training does it (a large JPEG
+    decoded at reduced scale down to twice the input side): the median over a sample spread across the files (a zip
+    is read in memory, not extracted; no member over 64 MB). The model-only throughput leaves this out, and a
+    12-megapixel photo takes longer to decode than to embed (bench/results/probe_vs_forward.md). None when no image
+    can be read."""
+    import zipfile
+
+    from tladvisor.training.image_data import IMAGE_EXTENSIONS
 
     path = Path(data)
     try:
         if path.is_dir():
             files = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file()
                            and not any(part.startswith(".") for part in f.relative_to(path).parts))
-            pick = [files[round(k * (len(files) - 1) / max(1, sample - 1))] for k in range(min(sample, len(files)))]
-            read = [lambda f=f: f.read_bytes() for f in dict.fromkeys(pick)]
-        elif zipfile.is_zipfile(path):
-            archive = zipfile.ZipFile(path)
-            names = sorted(i.filename for i in archive.infolist()  # read in memory: no member over 64 MB
-                           if Path(i.filename).suffix.lower() in IMAGE_EXTENSIONS and not i.is_dir()
-                           and i.file_size <= 64 << 20)
-            pick = [names[round(k * (len(names) - 1) / max(1, sample - 1))] for k in range(min(sample, len(names)))]
-            read = [lambda n=n: archive.read(n) for n in dict.fromkeys(pick)]
-        else:
-            return None
+            return _median_decode_seconds([f.read_bytes for f in _spread(files, sample)], input_side)
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                names = sorted(i.filename for i in archive.infolist()
+                               if Path(i.filename).suffix.lower() in IMAGE_EXTENSIONS and not i.is_dir()
+                               and i.file_size <= 64 << 20)
+                return _median_decode_seconds([lambda n=n: archive.read(n) for n in _spread(names, sample)],
+                                              input_side)
     except (OSError, ValueError, zipfile.BadZipFile):
         return None
-    times = []
-    for get in read:
-        t0 = time.perf_counter()
-        try:
-            img = load_rgb(io.BytesIO(get()), 2 * input_side)
-            img.resize((input_side, input_side), Image.Resampling.BILINEAR)
-        except Exception:  # an unreadable file: the audit names it; it does not time anything here
-            continue
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) if times else None
+    return None
