@@ -225,25 +225,20 @@ class ImageTask(Task):
         if tuned:
             feats = self._forward(model, all_paths, accelerator)
         else:
-            feats, self.embed_stats = self.embed_paths(model, all_paths, accelerator)
+            feats, self.embed_stats = self.embed_variants(model, all_paths, accelerator,
+                                                          (self.preprocess,))[self.preprocess]
         result, start = {}, 0
         for name in names:
             count = len(self.split(name)[0])
             result[name], start = feats[start:start + count], start + count
         return result
 
-    def embed_paths(self, model: ImageClassifier, paths: list[str], accelerator) -> tuple[np.ndarray, dict[str, Any]]:
-        """Frozen, cached backbone features of some of the task's images: (features, {cached, computed, seconds})."""
-        result, stats = embed_cached(self._cache(accelerator), [self.sha1[p] for p in paths], {"all": len(paths)},
-                                     lambda pos: self._forward(model, [paths[i] for i in pos], accelerator),
-                                     accelerator.is_main_process)
-        return result["all"], stats
-
     def embed_variants(self, model: ImageClassifier, paths: list[str], accelerator, variants: tuple[str, ...]
                        ) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
-        """Frozen, cached features of `paths` under each preprocessing in `variants` (see `set_preprocess`), every
-        file decoded once for all of them: {variant: (features, {cached, computed, seconds})}. The preprocessing
-        set before the call is set again after it."""
+        """Frozen, cached features of some of the task's images under each preprocessing in `variants` (see
+        `set_preprocess`), every file decoded once for all of them: {variant: (features, {cached, computed,
+        seconds})}; the shared pass's seconds are reported on the first variant. The preprocessing set before the
+        call is set again after it."""
         before = self.preprocess
         transforms, caches = [], []
         for name in variants:
@@ -253,17 +248,16 @@ class ImageTask(Task):
         self.set_preprocess(before)
         keys = [self.sha1[p] for p in paths]
         missing = sorted({i for c in caches for i in c.get(keys)[1]})
+        row = {pos: j for j, pos in enumerate(missing)}  # a missing image's row in the shared pass
         t0 = time.perf_counter()
         computed = self._forward_many(model, [paths[i] for i in missing], accelerator, transforms) if missing else []
         seconds = round(time.perf_counter() - t0, 2)
         out = {}
-        for name, cache, feats in zip(variants, caches, computed or [None] * len(variants)):
-            at = {pos: j for j, pos in enumerate(missing)}
-            # features of this variant come from the shared pass; the pass's time is reported once, on the first
-            result, stats = embed_cached(cache, keys, {"all": len(keys)}, lambda pos: feats[[at[k] for k in pos]],
+        for k, (name, cache) in enumerate(zip(variants, caches)):
+            result, stats = embed_cached(cache, keys, {"all": len(keys)},
+                                         lambda pos, k=k: computed[k][[row[i] for i in pos]],
                                          accelerator.is_main_process)
-            stats["seconds"] = seconds if name == variants[0] else 0.0
-            out[name] = (result["all"], stats)
+            out[name] = (result["all"], {**stats, "seconds": seconds if k == 0 else 0.0})
         return out
 
     def _cache(self, accelerator) -> FeatureCache:
