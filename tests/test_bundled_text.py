@@ -100,3 +100,20 @@ def test_the_default_backbone_falls_back_when_the_first_choice_is_not_installed(
     assert cfg.backbone == "minilm_l6"  # the next recommended one that loads here
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # online, the Hub serves what the parts would have
     assert rec.to_train_config(str(tmp_path), usable=loadable_here).backbone == "mpnet_base"
+
+
+def test_evidence_measures_with_the_backbone_the_plan_trains(tmp_path, monkeypatch, capsys):
+    """`tladvisor evidence` prices the plan that will run: many-class English text is measured with MPNet, as
+    `train` would use it, and a three-intent sample with MiniLM (before, evidence always measured MiniLM)."""
+    from tladvisor.cli import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TLADVISOR_CACHE", str(tmp_path / "cache"))
+    few = write_csv(tmp_path / "few.csv", make_rows(6, seed=1))
+    many_rows = [(f"{text} (case {k})", f"{label}_{k}") for k in range(4) for text, label in make_rows(5, seed=k)]
+    many = write_csv(tmp_path / "many.csv", many_rows)  # 12 classes: a complex task
+    used = {}
+    for name, data in (("few", few), ("many", many)):
+        assert main(["evidence", str(data), "--no-rank", "--json", "--out", str(tmp_path / f"ev-{name}")]) == 0
+        used[name] = json.loads(capsys.readouterr().out)["backbone"]
+    assert used == {"few": "minilm_l6", "many": "mpnet_base"}

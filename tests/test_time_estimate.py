@@ -128,3 +128,30 @@ def test_large_photos_decode_slower_and_the_estimate_counts_it(tmp_path):
     photos = fit_to_budget("image", "efficientnet_lite0", 1000, ["linear_probe"], 1, 10, "bf16", decode_s=0.03)
     assert photos.estimate_s > fast.estimate_s + 25 and "decoding the images counted" in photos.notes[0]
     assert not fast.notes
+
+
+def test_an_epoch_running_at_the_deadline_stops_there_and_is_still_scored():
+    """The first epoch has no pace to predict it by: at the deadline it stops mid-way, is validated like a full
+    one and its state kept, and no further epoch starts (the engine on a tiny classifier, one process)."""
+    import time
+
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from tladvisor.training.engine import fit, make_accelerator
+
+    torch.manual_seed(0)
+    x = torch.randn(256, 8)
+    y = (x[:, 0] > 0).long()
+    model = nn.Linear(8, 2)
+    train = DataLoader(TensorDataset(x, y), batch_size=16)
+    val = DataLoader(TensorDataset(x[:64], y[:64]), batch_size=32)
+    events = []
+    res = fit(model, [{"params": model.parameters(), "lr": 0.05}], train, val, accelerator=make_accelerator("fp32"),
+              epochs=5, warmup_ratio=0.0, weight_decay=0.0, patience=5, stage="lora", progress=events.append,
+              deadline=time.perf_counter() - 1.0)  # already spent
+    assert res.stopped_by_budget and res.epochs_run == 1
+    assert res.history[0]["steps_run"] == "1 of 16 (time budget)" and "val_macro_f1" in res.history[0]
+    assert [e["event"] for e in events if e["event"] != "step"][-1] == "budget"
+    assert res.best_val["val_macro_f1"] == res.history[0]["val_macro_f1"]

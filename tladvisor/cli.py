@@ -473,12 +473,19 @@ def cmd_evidence(args: argparse.Namespace) -> int:
         volume = args.target_per_class or max(1, n // max(1, classes))
         prior = advise(ProjectBrief(task=task, classes=max(2, classes), per_class=volume))
         fine_tunes = any(s.strategy in ("lora", "partial", "progressive", "full") for s in prior.plan)
+        backbone = None
+        if task in ("image-classification", "text-classification"):
+            from tladvisor.training.text_models import loadable_here
+
+            # the band prices the plan that will run: measured with the backbone `train` would use (the app does
+            # the same), not a fixed default (many-class English text trains on MPNet, not MiniLM)
+            backbone = prior.to_train_config(args.data, usable=loadable_here).backbone
         ev = collect_evidence(args.data, out, prior_band=prior.expectation.band, candidates=args.candidates,
                               rank=not args.no_rank, target_per_class=args.target_per_class,
                               plan_fine_tunes=fine_tunes,
                               scratch_epochs=args.scratch_epochs, transfer_run=args.run,
                               progress=lambda msg: print(f"evidence: {msg}", file=sys.stderr),
-                              text_col=args.text_col, label_col=args.label_col)
+                              backbone=backbone, text_col=args.text_col, label_col=args.label_col)
     except _data_errors() as exc:
         raise CliError(str(exc)) from exc
     print(ev.model_dump_json(indent=2) if args.json else ev.to_markdown())

@@ -50,14 +50,16 @@ def default_budget_minutes(has_gpu: bool) -> Optional[float]:
 def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str], epochs: int,
                   budget_min: Optional[float], precision: Optional[str] = None, train_share: float = 0.72,
                   compute: str = "cpu", tokens: Optional[float] = None, test_examples: int = 0,
-                  retrain_share: Optional[float] = None, decode_s: Optional[float] = None) -> BudgetPlan:
+                  retrain_share: Optional[float] = None, decode_s: Optional[float] = None,
+                  refit_pass: bool = False) -> BudgetPlan:
     """The plan with its fine-tuning epochs cut so the whole run's estimate (its setup included) fits
     `budget_min` on `compute` (the detected hardware); a fine-tuning stage that cannot get MIN_FINE_TUNE_EPOCHS
     is dropped. Without a budget or a throughput row: unchanged. `precision` None: what a run picks on `compute`;
     `tokens`: the texts' padded length (text speed follows it); `test_examples`: a separate test file's rows (the
     probe embeds them, the kept stage scores them); `retrain_share`: the share of the examples the kept
     fine-tuning stage is trained on again at the end (retrain_on_all), None when it is not; `decode_s`: seconds to
-    decode one of the images here (see `throughput`)."""
+    decode one of the images here (see `throughput`); `refit_pass`: after fine-tuning, every example (and the test
+    file) is embedded once more to re-fit the head (text classification)."""
     speed = throughput(backbone, modality, compute, precision, tokens, decode_s)
     budget_s = budget_min * 60 if budget_min else None
     if speed is None or n_examples <= 0:
@@ -75,6 +77,8 @@ def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str]
         seconds = probe_s + sum(stage_seconds(s, n_examples, speed, e, train_share) for s in stages)
         if stages:
             seconds += test_examples / speed.embed_per_s  # the kept stage scores the separate test file
+            if refit_pass:  # the tuned encoder embeds everything once more for its re-fitted head
+                seconds += (n_examples + test_examples) / speed.embed_per_s
             if retrain_share:  # at most as many epochs again, on train + validation
                 seconds += stage_seconds(stages[-1], n_examples, speed, e, retrain_share)
         return seconds
@@ -102,6 +106,12 @@ def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str]
                       notes=notes)
 
 
+def refit_pass(config: "TrainConfig") -> bool:
+    """Whether a fine-tuned text classifier's head is re-fitted on features of the tuned encoder (one more
+    embedding pass over every example: trainer._refit_head)."""
+    return config.modality == "text" and config.task != "ner" and config.refit_head
+
+
 def budget_config(config: "TrainConfig", n_examples: int, budget_min: Optional[float],
                   epochs_given: bool = False, compute: str = "cpu", tokens: Optional[float] = None,
                   test_examples: int = 0, run_precision: Optional[str] = None, decode_s: Optional[float] = None
@@ -120,7 +130,7 @@ def budget_config(config: "TrainConfig", n_examples: int, budget_min: Optional[f
     test_share = 0.0 if config.test_data else config.test_fraction  # a test file: nothing is carved for testing
     shares = dict(train_share=1 - test_share - config.val_fraction, compute=compute, tokens=tokens,
                   test_examples=test_examples, retrain_share=1 - test_share if config.retrain_on_all else None,
-                  decode_s=decode_s)
+                  decode_s=decode_s, refit_pass=refit_pass(config))
     if not budget_min:  # no limit: the estimate still shows
         plan = fit_to_budget(config.modality, config.backbone, n_examples, config.stages(), config.epochs,
                              None, precision, **shares)

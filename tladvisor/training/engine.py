@@ -126,7 +126,9 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
     Without `val_loader` it runs all `epochs` (no early stopping) and keeps the last state.
     With `checkpoint`, each epoch is saved there and a later call resumes after the last saved epoch;
     `rewind_log(stage, epochs_done)` is then called first so that `log` can forget epochs logged but never saved.
-    `deadline` (a `time.perf_counter()` value): no epoch starts that would, at the last epoch's pace, end after it.
+    `deadline` (a `time.perf_counter()` value): no epoch starts that would, at the last epoch's pace, end after it,
+    and in a single process an epoch still running at the deadline (the first one, which has no pace yet, or one
+    slower than the last) stops there, is validated and competes like a full one.
     """
     from transformers import get_cosine_schedule_with_warmup
 
@@ -181,9 +183,18 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
             if progress:
                 progress({"stage": stage, "event": "step", "epoch": epoch + 1, "epochs": epochs,
                           "step": step + 1, "steps": len(train_loader), "loss": losses[-1]})
+            # one process only: several would have to agree on the step to stop at
+            if (deadline is not None and accelerator.num_processes == 1 and step + 1 < len(train_loader)
+                    and time.perf_counter() > deadline):
+                stopped_by_budget, partial = True, (step + 1, len(train_loader))
+                break
+        else:
+            partial = None
         t_train += time.perf_counter() - t0
         record = {"stage": stage, "epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else float("nan"),
                   "lr": scheduler.get_last_lr()[0], "epoch_s": round(time.perf_counter() - t0, 2)}
+        if partial:
+            record["steps_run"] = f"{partial[0]} of {partial[1]} (time budget)"
         if val_loader is not None:
             record.update(val_fn(model, val_loader, accelerator))
             improved = record[score_key] > best_val[score_key]
@@ -205,6 +216,10 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
                                            "history": history, "bad_epochs": bad_epochs, "best_val": best_val,
                                            "best_state": best_state, "rng": torch.get_rng_state()})
         accelerator.wait_for_everyone()
+        if partial:  # the budget ended this epoch: no further one
+            if progress:
+                progress({"stage": stage, "event": "budget", "epoch": epoch + 1})
+            break
     if val_loader is None:  # a fixed schedule: the last state is the result
         best_state, best_val = copy.deepcopy(unwrapped.state_dict()), {}
     unwrapped.load_state_dict(best_state)

@@ -296,6 +296,17 @@ def probe_folds(y: np.ndarray, always_train: np.ndarray, seed: int, max_folds: i
             for a, b in StratifiedKFold(folds, shuffle=True, random_state=seed).split(scored, y[scored])]
 
 
+def _refit_reserve(stage_results: list[dict[str, Any]]) -> Optional[float]:
+    """Seconds the head's re-fit pass will take: the probe's embedding pass of the same examples, timed in this run
+    (scaled up where part of it came from the feature cache); None when nothing was timed."""
+    probe = next((r for r in stage_results if r.get("stage") == "linear_probe"), None)
+    stats = (probe or {}).get("embedding") or {}
+    computed, cached = int(stats.get("computed", 0)), int(stats.get("cached", 0))
+    if computed <= 0 or not stats.get("seconds"):
+        return None
+    return float(stats["seconds"]) * (computed + cached) / computed
+
+
 def _refit_head(task, model: nn.Module, accelerator, c: float) -> Optional[dict[str, Any]]:
     """Logistic regression re-fitted on the fine-tuned encoder's features (C from the probe).
 
@@ -627,6 +638,17 @@ def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Pat
                 budget_notes.append(f"{stage} skipped: the probe scored {top:.3f} validation macro-F1, so no stage "
                                     f"could beat it by the {STAGE_MARGIN:g} validation examples a change needs")
                 continue
+        stage_deadline = deadline
+        if not done and deadline is not None and stage != "linear_probe" and text_cls and config.refit_head:
+            # the tuned encoder embeds every example once more for its re-fitted head: the stage's epochs must
+            # leave that pass its time (measured: the probe's own embedding pass, on this machine)
+            reserve = _refit_reserve(stage_results)
+            if reserve and time.perf_counter() + reserve >= deadline:
+                budget_notes.append(f"{stage} skipped: re-fitting its head takes another pass over the data (about "
+                                    f"{reserve:.0f} s, as the probe's took), more than the "
+                                    f"{config.budget_minutes:g}-minute budget has left")
+                continue
+            stage_deadline = deadline - (reserve or 0.0)
         if done:
             if done.get("preprocess"):  # the probe's choice of image preprocessing holds for the resumed run
                 task.set_preprocess(done["preprocess"]["chosen"])
@@ -669,13 +691,16 @@ def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Pat
                          checkpoint=ckpt_dir / f"{key}-{phase}-last.pt", progress=progress,
                          train_mode=task.train_mode, log=log,
                          rewind_log=rewind,
-                         batch_transform=task.mixup() if config.mixup else None, deadline=deadline,
+                         batch_transform=task.mixup() if config.mixup else None, deadline=stage_deadline,
                          **_task_fit_args(task))
                 model = accelerator.unwrap_model(model)
                 if fr.stopped_by_budget:
                     result["stopped_by_budget"] = True
-                    budget_notes.append(f"{stage} stopped after {fr.epochs_run} of {epochs} epochs to stay within "
-                                        f"the {config.budget_minutes:g}-minute budget (its best epoch is kept)")
+                    cut = (fr.history[-1].get("steps_run") or "").split(" (")[0] if fr.history else ""
+                    budget_notes.append(f"{stage} stopped after {fr.epochs_run} of {epochs} epochs"
+                                        + (f" (the last cut at step {cut})" if cut else "")
+                                        + f" to stay within the {config.budget_minutes:g}-minute budget (its best "
+                                          "epoch is kept)")
                 result = {score_key: float("nan"), **fr.best_val,  # nan: no validation example to score
                           **({"stopped_by_budget": True} if result.get("stopped_by_budget") else {}),
                           "epochs_run": result.get("epochs_run", 0) + fr.epochs_run,
