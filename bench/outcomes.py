@@ -57,12 +57,13 @@ def measure_curves(out: Path) -> None:
 
 def lookup(data: Any, key: str) -> Any:
     """`rows.auto_full.stages[lora].test_accuracy`: dict keys; `[name]` picks the list item whose stage / pair /
-    setting starts with name."""
+    setting / data starts with name."""
     for name, pick in _PART.findall(key):
         data = data[name]
         if pick:
             data = next(item for item in data
-                        if str(item.get("stage") or item.get("pair") or item.get("setting") or "").startswith(pick))
+                        if str(item.get("stage") or item.get("pair") or item.get("setting") or item.get("data")
+                            or "").startswith(pick))
     return data
 
 

@@ -269,11 +269,12 @@ def test_a_budget_leaves_the_head_refit_its_pass(texts, tmp_path, monkeypatch):
     without, _ = budget_config(base.model_copy(update={"refit_head": False}), 10_000, None, tokens=20,
                                test_examples=3000)
     assert with_refit.budget_estimate_s > without.budget_estimate_s * 1.05
-    assert trainer._refit_reserve([{"stage": "linear_probe", "embedding": {"seconds": 10.0, "computed": 50,
-                                                                           "cached": 50}}]) == pytest.approx(20.0)
+    probe = {"stage": "linear_probe", "seconds": 13.0, "embedding": {"seconds": 10.0, "computed": 50, "cached": 50}}
+    assert trainer._refit_reserve([probe]) == pytest.approx(20.0 + 3.0)  # the pass over all 100, the head's fits
+    assert trainer._refit_reserve([probe], n_val=10) == pytest.approx(22.0 + 3.0)
     assert trainer._refit_reserve([{"stage": "linear_probe", "embedding": {"seconds": 0.0, "computed": 0,
                                                                            "cached": 90}}]) is None
-    monkeypatch.setattr(trainer, "_refit_reserve", lambda results: 3600.0)  # a pass far longer than the budget
+    monkeypatch.setattr(trainer, "_refit_reserve", lambda results, n_val=0: 3600.0)  # a pass far longer than the budget
     res = trainer.train(cfg(texts, tmp_path / "run", strategy="auto", plan=["linear_probe", "lora"], epochs=3,
                             budget_minutes=10))
     assert [s["stage"] for s in res.stage_results] == ["linear_probe"]
