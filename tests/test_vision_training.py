@@ -462,6 +462,20 @@ def test_a_time_budget_sizes_the_plan_and_stops_fine_tuning(data, tmp_path):
     assert res.metrics["accuracy"] > 0.5
 
 
+def test_a_spent_budget_cuts_the_epoch_and_skips_the_later_phase(data, tmp_path):
+    """Progressive fine-tuning under a budget that is already spent: the first phase's first epoch stops after a
+    step (there is no pace to predict it by), is scored and kept; the second phase does not start."""
+    from tladvisor.training.trainer import train
+
+    res = train(cfg(data, tmp_path / "prog", strategy="progressive", plan=["progressive"], epochs=4,
+                    budget_minutes=1e-4, batch_size=4))
+    stage = res.stage_results[0]
+    assert [h["stage"] for h in stage["history"]] == ["progressive-1"] and stage["epochs_run"] == 1
+    assert stage["history"][0]["steps_run"].startswith("1 of ") and stage["stopped_by_budget"]
+    assert any("stopped after 1 of 2 epochs (the last cut at step 1 of" in n for n in res.metrics["budget"]["notes"])
+    assert 0 <= res.metrics["accuracy"] <= 1 and (Path(res.run_dir) / "README.md").exists()
+
+
 def test_fine_tuning_augmentation_keeps_the_frame_and_never_invents_colour(tmp_path):
     """Grayscale inspection images get crops that keep most of the frame, flips both ways and quarter turns;
     a grayscale image stays gray after the jitter; colour photos get horizontal flips only; timm's recipe is

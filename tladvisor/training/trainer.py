@@ -715,6 +715,8 @@ def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Pat
                           "epochs_run": result.get("epochs_run", 0) + fr.epochs_run,
                           "train_examples_per_s": round(fr.train_examples_per_s, 2),
                           "history": result["history"] + fr.history}
+                if fr.stopped_by_budget:  # no time for a later phase: the phase that ran keeps its best state
+                    break
             result["val_kind"] = "validation split" if val_loader is not None else "none (no validation examples)"
             probe_c = next((r.get("C") for r in stage_results if r["stage"] == "linear_probe"), None)
             if text_cls and config.refit_head and probe_c:
