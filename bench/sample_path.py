@@ -85,8 +85,9 @@ def full_run_here(data: Path, test: "Path | None") -> tuple[float, str, str, dic
     stages = "+".join(s.get("stage", "?") for s in res["stage_results"])
     detail = {"wall_s": round(wall, 1), "budget_estimate_s": res["config"].get("budget_estimate_s"),
               "budget": res["metrics"].get("budget"),
-              "stages": {s.get("stage", "?"): {"test_accuracy": s.get("test_accuracy"), "seconds": s.get("stage_seconds"),
-                                               "epochs_run": s.get("epochs_run")} for s in res["stage_results"]}}
+              "stages": {s.get("stage", "?"): {"test_accuracy": s.get("test_accuracy"),
+                                               "seconds": s.get("stage_seconds"), "epochs_run": s.get("epochs_run")}
+                         for s in res["stage_results"]}}
     return (float(res["metrics"]["accuracy"]), res["config"]["backbone"],
             f"run here: tladvisor train (default plan: {stages}, kept {res['metrics'].get('best_stage')}; "
             f"{res['config']['backbone']}, {wall:.0f} s)", detail)

@@ -354,8 +354,9 @@ def _probe_lora_ensemble(task, model: nn.Module, accelerator, stage_models: dict
     Judged like the stages: on the validation split, with heads that never saw it: the probe's fitted on train,
     and LoRA's own head, or, when the re-fitted head was kept (its final fit includes validation), the re-fit's
     train-only predictions (`lora_val_probs`; recomputed after a resume). `tuned_feats`: the tuned encoder's
-    validation and test features when the re-fit already embedded them (else embedded here). Returns (result, test probabilities,
-    test labels, the probe's final head), or None when the plan has no probe followed by a final LoRA stage.
+    validation and test features when the re-fit already embedded them (else embedded here). Returns (result, test
+    probabilities, test labels, the probe's final head), or None when the plan has no probe followed by a final LoRA
+    stage.
     """
     from sklearn.metrics import f1_score
 
@@ -763,8 +764,9 @@ def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Pat
             state.mark_stage(key, result)
         accelerator.wait_for_everyone()
     probe_head = None
+    last_key = next(reversed(stage_models), None)
     ensemble = (_probe_lora_ensemble(task, model, accelerator, stage_models, stage_results, ckpt_dir,
-                                     refit_val_probs.get(list(stage_models)[-1]), tuned_feats.get(list(stage_models)[-1]))
+                                     refit_val_probs.get(last_key), tuned_feats.get(last_key))
                 # a probe that reads n-grams has no embedding-only head to average with
                 if text_cls and config.ensemble and task.split("val")[1] and not lexicals else None)
     if ensemble is not None:
