@@ -71,6 +71,7 @@ class FitResult:
     epochs_run: int = 0
     train_examples_per_s: float = 0.0
     stopped_by_budget: bool = False
+    cut_at_step: Optional[str] = None  # "236 of 289": the budget stopped the last epoch mid-way
 
 
 @torch.no_grad()
@@ -155,6 +156,7 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
     if rewind_log and accelerator.is_main_process:
         rewind_log(stage, start_epoch)
     seen, t_train, last_epoch_s, stopped_by_budget = 0, 0.0, 0.0, False
+    partial: Optional[str] = None  # "N of M" steps when the deadline stopped an epoch mid-way
     for epoch in range(start_epoch, epochs):
         if bad_epochs >= patience:
             break
@@ -186,15 +188,13 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
             # one process only: several would have to agree on the step to stop at
             if (deadline is not None and accelerator.num_processes == 1 and step + 1 < len(train_loader)
                     and time.perf_counter() > deadline):
-                stopped_by_budget, partial = True, (step + 1, len(train_loader))
+                stopped_by_budget, partial = True, f"{step + 1} of {len(train_loader)}"
                 break
-        else:
-            partial = None
         t_train += time.perf_counter() - t0
         record = {"stage": stage, "epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else float("nan"),
                   "lr": scheduler.get_last_lr()[0], "epoch_s": round(time.perf_counter() - t0, 2)}
         if partial:
-            record["steps_run"] = f"{partial[0]} of {partial[1]} (time budget)"
+            record["steps_run"] = f"{partial} (time budget)"
         if val_loader is not None:
             record.update(val_fn(model, val_loader, accelerator))
             improved = record[score_key] > best_val[score_key]
@@ -224,4 +224,5 @@ def fit(model: nn.Module, param_groups: list[dict[str, Any]], train_loader, val_
         best_state, best_val = copy.deepcopy(unwrapped.state_dict()), {}
     unwrapped.load_state_dict(best_state)
     return FitResult(best_state=best_state, best_val=best_val, history=history, epochs_run=len(history),
-                     train_examples_per_s=seen / t_train if t_train else 0.0, stopped_by_budget=stopped_by_budget)
+                     train_examples_per_s=seen / t_train if t_train else 0.0, stopped_by_budget=stopped_by_budget,
+                     cut_at_step=partial)

@@ -706,9 +706,8 @@ def _run_network(task: Task, model: nn.Module, config: TrainConfig, run_dir: Pat
                 model = accelerator.unwrap_model(model)
                 if fr.stopped_by_budget:
                     result["stopped_by_budget"] = True
-                    cut = (fr.history[-1].get("steps_run") or "").split(" (")[0] if fr.history else ""
                     budget_notes.append(f"{stage} stopped after {fr.epochs_run} of {epochs} epochs"
-                                        + (f" (the last cut at step {cut})" if cut else "")
+                                        + (f" (the last cut at step {fr.cut_at_step})" if fr.cut_at_step else "")
                                         + f" to stay within the {config.budget_minutes:g}-minute budget (its best "
                                           "epoch is kept)")
                 result = {score_key: float("nan"), **fr.best_val,  # nan: no validation example to score
