@@ -165,9 +165,21 @@ def measure(backbone: str, modality: str, mode: str, precisions: list[str], n: i
     return speeds
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (e.g. 'AMD EPYC'), else the architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     import torch
 
+    from tladvisor.advice.hardware import cpu_kind
     from tladvisor.training.engine import cpu_has_fast_bf16
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -194,14 +206,15 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
-    hardware = torch.cuda.get_device_name(0) if gpu else (platform.processor() or platform.machine())
+    hardware = torch.cuda.get_device_name(0) if gpu else _cpu_model()
     meta = {"command": f"python bench/throughput.py --n {args.n} --device {args.device} --backbones "
                        f"{args.backbones}", "device": hardware, "cpu_threads": torch.get_num_threads(),
-            "native_bf16": native, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
+            "native_bf16": native, "cpu_kind": None if gpu else cpu_kind(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
             "weights": "bundled pretrained" if pretrained else "random (speed does not depend on weights)"}
     for backbone, modality in backbones:
         by_precision: dict[str, dict[str, Any]] = {
-            p: {"backbone": backbone, "compute": compute, "precision": p} for p in precisions}
+            p: {"backbone": backbone, "compute": compute, **({} if gpu else {"cpu_kind": cpu_kind()}),
+                "precision": p} for p in precisions}
         for mode in modes:
             key = "train" if mode == "lora" else mode
             try:
@@ -216,7 +229,8 @@ def main() -> None:
         # written after every backbone: a run stopped at its time limit keeps what it measured
         (out / f"{out_name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     lines = [f"# Throughput of the catalogue's backbones ({'GPU' if gpu else 'CPU'})", "",
-             f"`{meta['command']}` on {hardware} ({meta['cpu_threads']} CPU threads, native bf16: {native}, torch "
+             f"`{meta['command']}` on {hardware} ({meta['cpu_threads']} CPU threads, native bf16: {native}"
+             f"{'' if gpu else ', CPU kind: ' + str(meta['cpu_kind'])}, torch "
              f"{meta['torch']}, {meta['date']}); weights: {meta['weights']}. Synthetic inputs at each backbone's "
              f"input size / {SEQ_LEN}-token texts, already on the device; embed = frozen forward (batch 64), "
              "LoRA / full = forward + backward + AdamW step (batch 32). Examples per second.", "",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from pydantic import BaseModel, Field
 
 from tladvisor.advice.catalogue import get_backbone
+from tladvisor.advice.hardware import AMX, AVX512_BF16, DESCRIPTIONS, cpu_kind
 from tladvisor.advice.knowledge import load_yaml
 
 if TYPE_CHECKING:  # the Recommendation holds Estimates, so only the type is imported here
@@ -44,6 +45,7 @@ class Speed:
     capped_by: str = ""
     modality: str = ""
     model_embed_per_s: Optional[float] = None  # images: the model alone, before decoding is counted
+    cpu_kind: str = ""  # on a CPU: the kind of CPU the figures were measured on (tladvisor.advice.hardware)
 
 
 class StageEstimate(BaseModel):
@@ -97,19 +99,39 @@ def duration_text(seconds: float) -> str:
     return f"about {seconds / 3600:.1f} hours"
 
 
+def _cpu_kinds() -> list[str]:
+    """CPU kinds whose rows may stand for this CPU, best first: its own kind, then the kind nearest it (a CPU
+    without native bf16 is nearer AVX512-BF16's vector units than AMX's matrix units)."""
+    kind = cpu_kind()
+    return [kind] + [k for k in (AVX512_BF16, AMX) if k != kind]
+
+
+def _rows_of(compute: str, precision: str) -> list[tuple[str, dict[str, Any]]]:
+    """(CPU kind or '', row) of every measured row on `compute` at `precision`; on a CPU, the kinds nearest this
+    machine's first."""
+    rows = [r for r in _table().get("rows", []) if r["compute"] == compute and r["precision"] == precision]
+    if compute != "cpu":
+        return [("", r) for r in rows]
+    # a CPU row without a kind is AMX's: the first rows were measured on an Intel Xeon with AMX
+    return [(k, r) for k in _cpu_kinds() for r in rows if r.get("cpu_kind", AMX) == k]
+
+
 def _row(backbone: str, compute: str, precision: str) -> Optional[dict[str, Any]]:
-    """The measured row of a backbone. A `relative_to` row was measured side by side with another backbone on
-    another day's machine: its speeds are that backbone's row times the measured ratios."""
-    for row in _table().get("rows", []):
-        if row["backbone"] == backbone and row["compute"] == compute and row["precision"] == precision:
-            if "relative_to" not in row:
-                return row
-            ref = _row(row["relative_to"], compute, precision)
-            if ref is None:
-                return None
-            return {"backbone": backbone, **{f"{k}_per_s": float(ref[f"{k}_per_s"]) * float(row[f"{k}_ratio"])
-                                             for k in ("embed", "train", "full")
-                                             if ref.get(f"{k}_per_s") and row.get(f"{k}_ratio")}}
+    """The measured row of a backbone (on a CPU: of the nearest CPU kind that has one, its kind in the row's
+    `cpu_kind`). A `relative_to` row was measured side by side with another backbone on another day's machine:
+    its speeds are that backbone's row (same CPU kind) times the measured ratios."""
+    for kind, row in _rows_of(compute, precision):
+        if row["backbone"] != backbone:
+            continue
+        if "relative_to" not in row:
+            return {**row, "cpu_kind": kind} if kind else row
+        ref = next((r for k, r in _rows_of(compute, precision) if k == kind and r["backbone"] == row["relative_to"]),
+                   None)
+        if ref is None:
+            continue
+        return {"backbone": backbone, **({"cpu_kind": kind} if kind else {}),
+                **{f"{k}_per_s": float(ref[f"{k}_per_s"]) * float(row[f"{k}_ratio"])
+                   for k in ("embed", "train", "full") if ref.get(f"{k}_per_s") and row.get(f"{k}_ratio")}}
     return None
 
 
@@ -126,8 +148,8 @@ def _nearest_measured(backbone: str, modality: str, compute: str, precision: str
     if size is None:
         return None
     rows = []
-    for row in _table().get("rows", []):
-        other = _params(row["backbone"]) if row["compute"] == compute and row["precision"] == precision else None
+    for _, row in _rows_of(compute, precision):
+        other = _params(row["backbone"])
         if other and get_backbone(row["backbone"]).modality == modality:
             rows.append((abs(math.log(size / other)), row))
     return _row(min(rows, key=lambda r: r[0])[1]["backbone"], compute, precision) if rows else None
@@ -195,7 +217,8 @@ def throughput(backbone: str, modality: str, compute: str = "cpu", precision: Op
         embed, train = min(embed, cap_embed), min(train, cap_train)
         full = min(full, cap_full) if full is not None else None
     return Speed(embed, train, full, scale, row["backbone"], capped, modality,
-                 min(model_embed, float(cap["embed_per_s"])) if cap is not None else model_embed)
+                 min(model_embed, float(cap["embed_per_s"])) if cap is not None else model_embed,
+                 row.get("cpu_kind", ""))
 
 
 def setup_seconds(compute: str) -> float:
@@ -250,12 +273,14 @@ def stage_seconds(strategy: str, examples: int, speed: Speed, epochs: int,
     return per_epoch * epochs
 
 
-def _machine(compute: str) -> dict[str, Any]:
-    return (_table().get("measured") or {}).get(compute) or {}
+def _machine(compute: str, kind: str = "") -> dict[str, Any]:
+    """Where `compute`'s rows were measured (command, results, machine); CPU rows per CPU kind."""
+    measured = (_table().get("measured") or {}).get(compute) or {}
+    return (measured.get(kind) or {}) if compute == "cpu" else measured
 
 
 def _basis(backbone: str, compute: str, speed: Speed) -> str:
-    machine = _machine(compute)
+    machine = _machine(compute, speed.cpu_kind)
     where = f"measured on {machine.get('machine', compute)} ({machine.get('command', 'bench/throughput.py')})"
     if speed.measured_backbone == backbone:
         return where
@@ -316,7 +341,10 @@ def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: Op
         est.notes.append("Assumes texts of about 128 tokens (a paragraph); one-line texts such as support requests "
                          "run several times faster, and with the data `tladvisor train` sizes the plan to their "
                          "own length.")
-    machine = _machine(measured_on).get("machine", "")
+    if measured_on == "cpu" and speed.cpu_kind and speed.cpu_kind != cpu_kind():
+        est.notes.append(f"This machine has {DESCRIPTIONS[cpu_kind()]}, a kind not measured yet: the figures are "
+                         f"from {DESCRIPTIONS[speed.cpu_kind]}, so treat them as rough.")
+    machine = _machine(measured_on, speed.cpu_kind).get("machine", "")
     est.notes.append(f"Measured on {machine}; fine-tuning epochs are the plan's maximum (early stopping often "
                      "ends sooner), so treat it as an upper bound." if machine else
                      "Fine-tuning epochs are the plan's maximum, so treat it as an upper bound.")

@@ -16,16 +16,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from tladvisor.advice.hardware import has_native_bf16
+
 ProgressFn = Callable[[dict[str, Any]], None]
 
 
 def cpu_has_fast_bf16() -> bool:
     """True when this CPU has native bf16 matmul units (AMX or AVX512-BF16)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return has_native_bf16()
 
 
 def detected_compute() -> str:
