@@ -82,6 +82,29 @@ def test_budget_counts_short_texts_the_test_file_and_the_retrain():
     assert with_test.estimate_s > base.estimate_s and with_retrain.estimate_s > base.estimate_s * 1.3
 
 
+def test_text_classification_keeps_a_one_epoch_fine_tuning_stage(monkeypatch):
+    """A text classifier's head is re-fitted on the tuned encoder, so one epoch already pays: where one epoch of
+    LoRA fits the budget but two do not, a text-classification plan keeps it (1 epoch); other tasks (here NER)
+    still need 2 epochs or drop the stage."""
+    from tladvisor.advice import hardware
+    from tladvisor.schemas import TrainConfig
+
+    monkeypatch.setenv(hardware.ENV, "avx512_bf16")
+    plan = ["linear_probe", "lora"]
+    text = TrainConfig(modality="text", data="x.csv", backbone="mpnet_base", strategy="auto", plan=plan, epochs=4)
+    ner = text.model_copy(update={"task": "ner"})
+    sized = lambda cfg, n: budget_config(cfg, n, 10, tokens=20, run_precision="bf16")  # noqa: E731
+    sizes = [n for n in range(1000, 40_000, 250)
+             if sized(text, n)[0].epochs == 1 and sized(ner, n)[0].stages() == ["linear_probe"]]
+    assert sizes, "no data size where text keeps one epoch and NER drops the stage"
+    kept_cfg, kept = sized(text, sizes[0])
+    assert kept_cfg.stages() == plan and kept.estimate_s <= 600 and "cut from 4 to 1" in kept.notes[0]
+    assert "2 epochs would take" in sized(ner, sizes[0])[1].notes[0]
+    # far past the budget even one epoch is dropped, and the note says one
+    huge_cfg, huge = sized(text, 200_000)
+    assert huge_cfg.stages() == ["linear_probe"] and "1 epoch would take" in huge.notes[0]
+
+
 def test_budget_config_records_the_estimate_for_the_model_card():
     from tladvisor.schemas import TrainConfig
 

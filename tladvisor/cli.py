@@ -265,7 +265,8 @@ def _config_for_training(args: argparse.Namespace) -> Any:
                                   tokens=tokens, test_examples=n_test, run_precision=resolve_precision(config.precision),
                                   decode_s=decode_s)
     fine_tunes = any(s in ("lora", "partial", "progressive", "full") for s in config.stages())
-    plan = (" -> ".join(config.stages()) + (f" (fine-tuning at most {config.epochs} epochs)" if fine_tunes else "")
+    epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+    plan = (" -> ".join(config.stages()) + (f" (fine-tuning at most {epochs})" if fine_tunes else "")
             if task != "tabular-classification" else "gradient boosting")
     what = "entity types" if task == "ner" else "classes"
     used = rec.primary.name
