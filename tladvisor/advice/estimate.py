@@ -239,7 +239,12 @@ def head_fit_seconds(examples: int, embed_s: float, modality: str) -> float:
     where that is more (sentence embeddings are cheap, so a text probe waits on its head fit, not its encoder)."""
     ratios = _table().get("assumptions", {})
     per_example = float((ratios.get("head_fit_s_per_example") or {}).get(modality, 0.0))
-    return max(float(ratios.get("head_fit_share", 0.3)) * embed_s, per_example * examples)
+    fit_s = per_example * examples
+    large = ratios.get("head_fit_large") or {}
+    if modality in large:  # from `rows` the folds are fewer and parallel: cheaper per example, never a smaller total
+        rows = int(large.get("rows", 0))
+        fit_s = max(float(large[modality]) * examples, min(fit_s, per_example * rows))
+    return max(float(ratios.get("head_fit_share", 0.3)) * embed_s, fit_s)
 
 
 def stage_seconds(strategy: str, examples: int, speed: Speed, epochs: int,
