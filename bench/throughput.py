@@ -209,7 +209,8 @@ def main() -> None:
     hardware = torch.cuda.get_device_name(0) if gpu else _cpu_model()
     meta = {"command": f"python bench/throughput.py --n {args.n} --device {args.device} --backbones "
                        f"{args.backbones}", "device": hardware, "cpu_threads": torch.get_num_threads(),
-            "native_bf16": native, "cpu_kind": None if gpu else cpu_kind(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
+            "native_bf16": native, "cpu_kind": None if gpu else cpu_kind(), "torch": torch.__version__,
+            "date": time.strftime("%Y-%m-%d"),
             "weights": "bundled pretrained" if pretrained else "random (speed does not depend on weights)"}
     for backbone, modality in backbones:
         by_precision: dict[str, dict[str, Any]] = {

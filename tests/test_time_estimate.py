@@ -63,6 +63,11 @@ def test_the_estimate_takes_the_rows_of_this_kind_of_cpu(monkeypatch):
         assert ("not measured yet" in " ".join(est.notes)) == (kind == "plain")
         assert ("throughput_avx512bf16" in est.basis) == (kind != "amx")  # the basis names the measured machine
     assert times["avx512_bf16"] > times["amx"]
+    # every CPU row names a known kind, and every kind with rows says where it was measured
+    from tladvisor.advice.estimate import _table
+
+    kinds = {r.get("cpu_kind") for r in _table()["rows"] if r["compute"] == "cpu"}
+    assert kinds <= set(hardware.CPU_KINDS) and kinds <= set(_table()["measured"]["cpu"])
 
 
 def test_budget_counts_short_texts_the_test_file_and_the_retrain():

@@ -129,7 +129,7 @@ def _choose_c(xs: np.ndarray, y: np.ndarray, cv: list, balanced: bool) -> tuple[
                 i = int(np.flatnonzero(fold_scores >= fold_scores[i] - SELECT_TIE)[0])
             if clf is None or fold_scores[i] > cv_f1 + BALANCED_MARGIN:  # balanced weights must win by more than noise
                 best_c, cv_f1, clf, class_weight = PROBE_CS[i], float(fold_scores[i]), fitted, weighting
-        if fast:  # the final head at the solver's default tolerance, from where the coarse refit stopped
+        if fast:  # the final head at the solver's default tolerance, from the folds' average at the chosen C
             polished = LogisticRegression(C=best_c, max_iter=3000, class_weight=class_weight, warm_start=True)
             polished.coef_, polished.intercept_ = clf.coef_.copy(), clf.intercept_.copy()
             clf = polished.fit(x, y)

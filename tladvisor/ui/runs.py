@@ -157,7 +157,8 @@ def plan_text(cfg: Any, sized: Any) -> str:
     if cfg.modality == "tabular":
         return "gradient boosting (cross-validated search); seconds to minutes on a CPU"
     notes = "".join(f" {md(x)}." for x in cfg.budget_notes)
-    return f"{cfg.backbone}, stages {' -> '.join(cfg.stages())}, up to {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''}; {sized.text}.{notes}"
+    epochs = f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''}"
+    return f"{cfg.backbone}, stages {' -> '.join(cfg.stages())}, up to {epochs}; {sized.text}.{notes}"
 
 
 def audit_upload(upload: Optional[str], brief: Optional[dict[str, Any]] = None, text_col: str = "text",
