@@ -238,7 +238,7 @@ def _config_for_training(args: argparse.Namespace) -> Any:
 
     config = rec.to_train_config(args.data, backbone=args.backbone, strategy=args.strategy, usable=loadable_here,
                                  **overrides)
-    from tladvisor.advice.budget import budget_config, default_budget_minutes
+    from tladvisor.advice.budget import budget_config, default_budget_minutes, epochs_text
 
     if args.budget is not None and not 0 <= args.budget < float("inf"):
         raise CliError(f"--budget {args.budget:g}: give minutes (0 = no limit)")
@@ -265,8 +265,8 @@ def _config_for_training(args: argparse.Namespace) -> Any:
                                   tokens=tokens, test_examples=n_test, run_precision=resolve_precision(config.precision),
                                   decode_s=decode_s)
     fine_tunes = any(s in ("lora", "partial", "progressive", "full") for s in config.stages())
-    epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
-    plan = (" -> ".join(config.stages()) + (f" (fine-tuning at most {epochs})" if fine_tunes else "")
+    plan = (" -> ".join(config.stages()) + (f" (fine-tuning at most {epochs_text(config.epochs)})"
+                                            if fine_tunes else "")
             if task != "tabular-classification" else "gradient boosting")
     what = "entity types" if task == "ner" else "classes"
     used = rec.primary.name

@@ -23,6 +23,11 @@ MIN_FINE_TUNE_EPOCHS = 2  # fewer epochs than this rarely beat the probe: drop t
 MIN_TEXT_FINE_TUNE_EPOCHS = 1
 
 
+def epochs_text(n: int) -> str:
+    """'1 epoch', '3 epochs': as the CLI, the app and the budget notes say it."""
+    return f"{n} epoch{'' if n == 1 else 's'}"
+
+
 class BudgetPlan(BaseModel):
     """What fits: the stages, the fine-tuning epochs and the estimated seconds, with what was cut and why."""
 
@@ -99,7 +104,7 @@ def fit_to_budget(modality: str, backbone: str, n_examples: int, plan: list[str]
         fit -= 1
     if tuned and fit < min_epochs:
         kept = [s for s in plan if s not in FINE_TUNING] or plan[:1]
-        notes.append(f"{', '.join(tuned)} dropped: {min_epochs} epoch{'s' if min_epochs > 1 else ''} would take "
+        notes.append(f"{', '.join(tuned)} dropped: {epochs_text(min_epochs)} would take "
                      f"{duration_text(total(min_epochs, tuned))}, over the {budget_min:g}-minute budget "
                      "(raise the budget to fine-tune)")
         return BudgetPlan(budget_s=budget_s, plan=kept, epochs=epochs, estimate_s=round(probe_s, 1), notes=notes)
@@ -132,10 +137,11 @@ def budget_config(config: "TrainConfig", n_examples: int, budget_min: Optional[f
                                   epochs=config.epochs)
     precision = run_precision or (None if config.precision == "auto" else config.precision)
     test_share = 0.0 if config.test_data else config.test_fraction  # a test file: nothing is carved for testing
+    refits = refit_pass(config)
     shares = dict(train_share=1 - test_share - config.val_fraction, compute=compute, tokens=tokens,
                   test_examples=test_examples, retrain_share=1 - test_share if config.retrain_on_all else None,
-                  decode_s=decode_s, refit_pass=refit_pass(config),
-                  min_epochs=MIN_TEXT_FINE_TUNE_EPOCHS if refit_pass(config) else MIN_FINE_TUNE_EPOCHS)
+                  decode_s=decode_s, refit_pass=refits,
+                  min_epochs=MIN_TEXT_FINE_TUNE_EPOCHS if refits else MIN_FINE_TUNE_EPOCHS)
     if not budget_min:  # no limit: the estimate still shows
         plan = fit_to_budget(config.modality, config.backbone, n_examples, config.stages(), config.epochs,
                              None, precision, **shares)

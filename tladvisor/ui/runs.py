@@ -156,9 +156,10 @@ def plan_text(cfg: Any, sized: Any) -> str:
     """The plan as the app shows it before training: stages, epochs, the time estimate against the budget."""
     if cfg.modality == "tabular":
         return "gradient boosting (cross-validated search); seconds to minutes on a CPU"
+    from tladvisor.advice.budget import epochs_text
+
     notes = "".join(f" {md(x)}." for x in cfg.budget_notes)
-    epochs = f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''}"
-    return f"{cfg.backbone}, stages {' -> '.join(cfg.stages())}, up to {epochs}; {sized.text}.{notes}"
+    return f"{cfg.backbone}, stages {' -> '.join(cfg.stages())}, up to {epochs_text(cfg.epochs)}; {sized.text}.{notes}"
 
 
 def audit_upload(upload: Optional[str], brief: Optional[dict[str, Any]] = None, text_col: str = "text",
