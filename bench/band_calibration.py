@@ -3,7 +3,11 @@
 For every data set (or group of rows sharing source data) in knowledge/outcomes.yaml: fit the band model on
 the others, take its spread from leave-one-data-set-out residuals among those others (nested, so the held-out
 set never shapes its own band), and ask whether each of its measured accuracies falls inside its band.
-Reports coverage (rows and data sets) and the median width, with and without the difficulty field.
+Reports coverage (rows and data sets) and the median width, with and without the difficulty field, and the
+look-alike briefs: pairs of rows from different data sets whose briefs agree (modality, domain distance,
+difficulty, probe vs fine-tuning; classes and examples per class within LOOK_ALIKE_RATIO of each other) and how far
+apart their measured accuracies are. A band built from the brief alone gives two such rows nearly the same band, so
+pairs more than 20 points apart bound how narrow it can be while still covering both.
 
     python bench/band_calibration.py            # writes bench/results/band_calibration.{json,md}
 """
@@ -21,6 +25,30 @@ sys.path.insert(0, str(ROOT))
 
 from tladvisor.advice import band_model as bm  # noqa: E402
 from tladvisor.advice.outcomes import load_outcomes  # noqa: E402
+
+
+LOOK_ALIKE_RATIO = 2.5
+WIDTH_TARGET = 0.20
+
+
+def look_alike_pairs(rows: list) -> list[dict]:
+    """Pairs of rows from different data sets with briefs the band model cannot tell apart, widest gap first."""
+    pairs = []
+    for i, a in enumerate(rows):
+        for b in rows[i + 1:]:
+            fa, fb = bm.facts_of(a), bm.facts_of(b)
+            if (a.held_out_as == b.held_out_as
+                    or (fa.modality, fa.proximity, fa.difficulty, fa.fine_tunes)
+                    != (fb.modality, fb.proximity, fb.difficulty, fb.fine_tunes)
+                    or max(fa.per_class, fb.per_class) > LOOK_ALIKE_RATIO * min(fa.per_class, fb.per_class)
+                    or max(fa.classes, fb.classes) > LOOK_ALIKE_RATIO * min(fa.classes, fb.classes)):
+                continue
+            pairs.append({"gap_points": round(abs(a.value - b.value) * 100, 1),
+                          "brief": f"{fa.modality}, {fa.proximity}, {fa.difficulty}, "
+                                   f"{'fine-tunes' if fa.fine_tunes else 'probe'}",
+                          "rows": [{"dataset": r.dataset, "classes": r.classes, "per_class": r.per_class,
+                                    "strategy": r.strategy, "measured": r.value} for r in (a, b)]})
+    return sorted(pairs, key=lambda p: -p["gap_points"])
 
 
 def evaluate(with_difficulty: bool) -> dict:
@@ -61,10 +89,15 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = parser.parse_args()
     results = [evaluate(True), evaluate(False)]
+    pairs = look_alike_pairs(bm.usable_rows(load_outcomes().rows))
+    far_apart = [p for p in pairs if p["gap_points"] > WIDTH_TARGET * 100]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     payload = {"command": "python bench/band_calibration.py", "target": "coverage >= 0.80, median width <= 20 points",
-               "table": "knowledge/outcomes.yaml", "results": results}
+               "table": "knowledge/outcomes.yaml", "results": results,
+               "look_alike": {"ratio": LOOK_ALIKE_RATIO, "pairs": len(pairs), "over_20_points": len(far_apart),
+                              "over_20_points_data_sets": sorted({r["dataset"] for p in far_apart for r in p["rows"]}),
+                              "pairs_detail": far_apart}}
     (out / "band_calibration.json").write_text(json.dumps(payload, indent=2))
     lines = ["# Expectation band: leave-one-data-set-out calibration", "",
              f"`{payload['command']}` on `{payload['table']}` (accuracy rows of image and text classification; each "
@@ -83,6 +116,20 @@ def main() -> int:
               "|---|---|---|---|"]
     lines += [f"| {p['dataset']} | {p['strategy']} | {p['measured']:.3f} | {p['low']:.3f}-{p['high']:.3f} |"
               for p in results[0]["detail"] if not p["inside"]]
+    lines += ["", f"Look-alike briefs (same modality, domain distance, difficulty and probe vs fine-tuning; classes and "
+              f"examples per class within {LOOK_ALIKE_RATIO}x): {len(pairs)} pairs of rows from different data sets, "
+              f"**{len(far_apart)} of them more than {WIDTH_TARGET * 100:.0f} points apart** (measured accuracy), among "
+              f"{len(payload['look_alike']['over_20_points_data_sets'])} data sets. The widest:", "",
+              "| gap (points) | brief | row A | row B |", "|---|---|---|---|"]
+    row_text = lambda r: (f"{r['dataset']} ({r['classes']} classes x {r['per_class']:g}, "  # noqa: E731
+                          f"{r['strategy']}): {r['measured']:.3f}")
+    seen: set[frozenset] = set()
+    for p in pairs:  # one line per pair of data sets
+        key = frozenset(r["dataset"] for r in p["rows"])
+        if key in seen or len(seen) >= 10:
+            continue
+        seen.add(key)
+        lines.append(f"| {p['gap_points']:.1f} | {p['brief']} | {row_text(p['rows'][0])} | {row_text(p['rows'][1])} |")
     (out / "band_calibration.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines[:8 + len(results)]))
     return 0
