@@ -4,7 +4,7 @@ plan. The estimate (`budget_estimate_s` in the run's config) is what the CLI pri
 
 Run:  python bench/estimate_vs_actual.py [--snips /work/gathered/text/snips.csv]
       (NEU-CLS from ../shared/data; SNIPS as rebuilt by bench/data/text_sets.py; the photos are generated)
-Writes bench/results/estimate_vs_actual.{json,md}.
+Writes bench/results/estimate_vs_actual.{json,md} (or NAME.{json,md} with --out NAME: one file per CPU kind).
 """
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from pathlib import Path
 from budget_cpu import NEU, subset
 from cli_train import train_cli
 from pipeline_speed import make_data
+
+from tladvisor.advice.hardware import cpu_kind
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,6 +42,7 @@ def run(name: str, data: Path, work: Path, *flags: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--snips", default="/work/gathered/text/snips.csv")
+    ap.add_argument("--out", default="estimate_vs_actual", help="results file name (without extension)")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,12 +58,13 @@ def main() -> None:
         for name, data, *flags in jobs:
             rows.append(run(name, data, work, *flags))
             print(json.dumps(rows[-1]), flush=True)
-    meta = {"command": "python bench/estimate_vs_actual.py", "date": time.strftime("%Y-%m-%d"),
-            "cpu_threads": os.cpu_count()}
+    meta = {"command": "python bench/estimate_vs_actual.py"
+                       + (f" --out {args.out}" if args.out != "estimate_vs_actual" else ""),
+            "date": time.strftime("%Y-%m-%d"), "cpu_threads": os.cpu_count(), "cpu_kind": cpu_kind()}
     out = HERE / "results"
-    (out / "estimate_vs_actual.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    (out / f"{args.out}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     lines = ["# Time estimate before training vs the run's wall time", "",
-             f"`{meta['command']}` ({meta['date']}, {meta['cpu_threads']} CPU threads, precision auto, default "
+             f"`{meta['command']}` ({meta['date']}, {meta['cpu_threads']} CPU threads, CPU kind {meta['cpu_kind']}, precision auto, default "
              "10-minute budget, empty feature cache per run). Estimate = what the CLI printed before training "
              "(the run config's `budget_estimate_s`); wall = the whole command, start-up included.", "",
              "| run | flags | estimate s | wall s | wall / estimate | test acc | stages (epochs, s) |",
@@ -72,7 +76,7 @@ def main() -> None:
         stages = "; ".join(f"{s} ({e if e is not None else '-'}, {t})" for s, e, t in r["stages"])
         lines.append(f"| {r['name']} | {r['flags'] or '(default plan)'} | {r['estimate_s']} | {r['wall_s']} | "
                      f"{r['ratio']} | {r['accuracy']} | {stages} |")
-    (out / "estimate_vs_actual.md").write_text("\n".join(lines) + "\n")
+    (out / f"{args.out}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

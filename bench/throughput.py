@@ -190,12 +190,15 @@ def main() -> None:
     ap.add_argument("--only", default="", help="comma list of backbone ids (default: all of --backbones)")
     ap.add_argument("--results", default=str(HERE / "results"), help="folder the result files go to")
     ap.add_argument("--out", default=None, help="result file stem under bench/results/")
+    ap.add_argument("--precisions", default="auto",
+                    help="comma list of fp32, bf16 (default auto: bf16 too where the hardware runs it natively; name it "
+                         "to time emulated bf16 on a CPU without it)")
     args = ap.parse_args()
     gpu = args.device == "cuda"
     if gpu and not torch.cuda.is_available():
         raise SystemExit("--device cuda: no CUDA GPU is visible")
     native = torch.cuda.is_bf16_supported() if gpu else cpu_has_fast_bf16()
-    precisions = ["fp32", "bf16"] if native else ["fp32"]
+    precisions = (["fp32", "bf16"] if native else ["fp32"]) if args.precisions == "auto" else args.precisions.split(",")
     pretrained = args.backbones == "bundled"
     backbones = [b for b in trainable_backbones()
                  if (b[0] in BUNDLED if pretrained else b[0] not in SAME_AS_BERT_BASE)
@@ -207,8 +210,11 @@ def main() -> None:
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
     hardware = torch.cuda.get_device_name(0) if gpu else _cpu_model()
-    meta = {"command": f"python bench/throughput.py --n {args.n} --device {args.device} --backbones "
-                       f"{args.backbones}", "device": hardware, "cpu_threads": torch.get_num_threads(),
+    flags = {"modes": args.modes if args.modes != "embed,lora,full" else "", "only": args.only,
+             "precisions": args.precisions if args.precisions != "auto" else "", "out": args.out}
+    command = (f"python bench/throughput.py --n {args.n} --device {args.device} --backbones {args.backbones}"
+               + "".join(f" --{k} {v}" for k, v in flags.items() if v))
+    meta = {"command": command, "device": hardware, "cpu_threads": torch.get_num_threads(),
             "native_bf16": native, "cpu_kind": None if gpu else cpu_kind(), "torch": torch.__version__,
             "date": time.strftime("%Y-%m-%d"),
             "weights": "bundled pretrained" if pretrained else "random (speed does not depend on weights)"}

@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence
 
 from pydantic import ValidationError
 
-from tladvisor.schemas import STRATEGIES
+from tladvisor.schemas import FINE_TUNING_STAGES, STRATEGIES
 
 
 class CliError(Exception):
@@ -264,7 +264,7 @@ def _config_for_training(args: argparse.Namespace) -> Any:
     config, sized = budget_config(config, n, budget or None, epochs_given=args.epochs is not None, compute=compute,
                                   tokens=tokens, test_examples=n_test, run_precision=resolve_precision(config.precision),
                                   decode_s=decode_s)
-    fine_tunes = any(s in ("lora", "partial", "progressive", "full") for s in config.stages())
+    fine_tunes = any(s in FINE_TUNING_STAGES for s in config.stages())
     plan = (" -> ".join(config.stages()) + (f" (fine-tuning at most {epochs_text(config.epochs)})"
                                             if fine_tunes else "")
             if task != "tabular-classification" else "gradient boosting")
@@ -473,7 +473,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
         task, classes, n = data_volume(args.data, args.text_col, args.label_col)
         volume = args.target_per_class or max(1, n // max(1, classes))
         prior = advise(ProjectBrief(task=task, classes=max(2, classes), per_class=volume))
-        fine_tunes = any(s.strategy in ("lora", "partial", "progressive", "full") for s in prior.plan)
+        fine_tunes = any(s.strategy in FINE_TUNING_STAGES for s in prior.plan)
         backbone = None
         if task in ("image-classification", "text-classification"):
             from tladvisor.training.text_models import loadable_here

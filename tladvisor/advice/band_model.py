@@ -20,8 +20,9 @@ from typing import Optional, Sequence
 import numpy as np
 
 from tladvisor.advice.outcomes import Outcome, load_outcomes
+from tladvisor.schemas import FINE_TUNING_STAGES
 
-FINE_TUNING = {"lora", "partial", "progressive", "full"}
+FINE_TUNING = set(FINE_TUNING_STAGES)
 COVERAGE = 0.8  # central interval
 RIDGE = 0.3  # shrinks every coefficient but the intercept towards 0 (few data sets per term)
 FEATURES_FULL = ("intercept", "log_per_class", "log_classes", "subtle", "expert", "medium", "far", "fine_tunes",

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Optional
 from pydantic import BaseModel, Field
 
 from tladvisor.advice.estimate import duration_text, setup_seconds, stage_seconds, throughput
+from tladvisor.schemas import FINE_TUNING_STAGES as FINE_TUNING
 
 if TYPE_CHECKING:
     from tladvisor.schemas import TrainConfig
 
 DEFAULT_CPU_BUDGET_MIN = 10.0  # `tladvisor train` and the app on a machine without a GPU
-FINE_TUNING = ("lora", "partial", "progressive", "full")
 MIN_FINE_TUNE_EPOCHS = 2  # fewer epochs than this rarely beat the probe: drop the stage instead
 # ... except for text classification, whose head is re-fitted by logistic regression on the tuned encoder's features
 # (trainer._refit_head): there the first epoch already pays. BANKING77, all-mpnet-base-v2, 2 cores: LoRA cut by

@@ -19,11 +19,11 @@ from pydantic import BaseModel, Field
 from tladvisor.advice.catalogue import get_backbone
 from tladvisor.advice.hardware import AMX, AVX512_BF16, DESCRIPTIONS, cpu_kind
 from tladvisor.advice.knowledge import load_yaml
+from tladvisor.schemas import FINE_TUNING_STAGES
 
 if TYPE_CHECKING:  # the Recommendation holds Estimates, so only the type is imported here
     from tladvisor.advice.recommendation import Recommendation
 
-_FINE_TUNE = ("lora", "partial", "progressive", "full")
 COMPUTE_KINDS = ("cpu", "single_gpu", "multi_gpu")
 _MODALITIES = ("image", "text")
 # the precision a run picks by default (precision=auto): bf16 on any GPU this estimate has rows for; on a CPU
@@ -262,7 +262,7 @@ def stage_seconds(strategy: str, examples: int, speed: Speed, epochs: int,
         choice_s = (min(examples, int(ratios.get("preprocess_choice_sample", 0))) * model_s
                     if speed.modality == "image" else 0.0)
         return embed_s + choice_s + head_fit_seconds(examples, embed_s, speed.modality)
-    if strategy not in _FINE_TUNE:
+    if strategy not in FINE_TUNING_STAGES:
         return None
     share = float(ratios.get("train_share", 0.72)) if train_share is None else train_share
     if strategy == "lora":
@@ -328,7 +328,7 @@ def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: Op
         seconds = stage_seconds(stage.strategy, examples, speed, epochs)
         if seconds is not None:
             est.stages.append(StageEstimate(strategy=stage.strategy, seconds=round(seconds, 1),
-                                            epochs=epochs if stage.strategy in _FINE_TUNE else None))
+                                            epochs=epochs if stage.strategy in FINE_TUNING_STAGES else None))
     if setup_seconds(measured_on):
         est.stages.append(StageEstimate(strategy="setup", seconds=setup_seconds(measured_on)))
     est.seconds = round(sum(s.seconds for s in est.stages), 1)
