@@ -140,3 +140,17 @@ def test_gpu_estimates_are_measured_per_backbone_and_say_what_they_assume():
     assert est["multi_gpu"].seconds == est["single_gpu"].seconds
     assert "No multi-GPU machine was measured" in " ".join(est["multi_gpu"].notes)
     assert "tokenising" in " ".join(est["single_gpu"].notes)
+
+
+def test_hindsight_ceiling_counts_the_rows_no_narrow_band_can_keep():
+    from band_calibration import hindsight_ceiling
+
+    def pair(a: float, b: float) -> dict:
+        return {"rows": [{"dataset": f"d{v}", "strategy": "linear_probe", "per_class": 10, "measured": v}
+                         for v in (a, b)]}
+
+    # 0.2 clashes with 0.5 and 0.9; 0.5 clashes with 0.9: a triangle, only one of its three rows can be kept
+    triangle = hindsight_ceiling(10, [pair(0.2, 0.5), pair(0.5, 0.9), pair(0.2, 0.9)])
+    assert triangle["must_miss"] == 2 and triangle["max_coverage"] == 0.8
+    # a path 0.2 - 0.5 - 0.8: dropping the middle row keeps both ends
+    assert hindsight_ceiling(10, [pair(0.2, 0.5), pair(0.5, 0.8)])["must_miss"] == 1
