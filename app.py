@@ -16,9 +16,10 @@ from tladvisor.advice.domains import domains
 from tladvisor.schemas import STRATEGIES
 from tladvisor.ui.scoping import COMMERCIAL, DIFFICULTY, recommend
 
-# text_data.TEXT_EXTENSIONS, ner_data's CoNLL suffixes and zip (tables share .csv / .tsv with texts)
-UPLOAD_TYPES = [".zip", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".conll", ".conllu", ".bio", ".iob",
-                ".iob2", ".bioes", ".txt"]
+# text_data.TEXT_EXTENSIONS, spreadsheets.SPREADSHEET_EXTENSIONS, ner_data's CoNLL suffixes and zip (tables
+# share .csv / .tsv / .xlsx with texts)
+UPLOAD_TYPES = [".zip", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".xlsx", ".xlsm", ".conll", ".conllu",
+                ".bio", ".iob", ".iob2", ".bioes", ".txt"]
 
 
 def _chat_view(view: tuple) -> tuple:
@@ -149,7 +150,7 @@ def build_app() -> gr.Blocks:
             gr.Markdown("### Prove it on the client's data")
             with gr.Row():
                 with gr.Column(scale=1):
-                    upload = gr.File(label="Zip of class folders, or CSV / TSV / JSONL (text, label)",
+                    upload = gr.File(label="Zip of class folders, or CSV / TSV / JSONL / Excel (text, label)",
                                      file_types=UPLOAD_TYPES, type="filepath", elem_id="upload")
                     strategy = gr.Dropdown(STRATEGIES, value="auto", label="Strategy (auto = the advisor's plan)")
                     epochs = gr.Number(value=None, precision=0, label="Epochs (empty = recommended)")

@@ -33,6 +33,8 @@ from typing import Callable, Optional
 import numpy as np
 from PIL import Image
 
+from tladvisor.advice import hardware
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 INJECT = "<script>alert(1)</script>"
@@ -88,9 +90,35 @@ def csv_file(path: Path, rows: list[tuple], header: tuple = ("text", "label"), e
     w = csv.writer(buf, delimiter=delimiter)
     w.writerow(header)
     w.writerows(rows)
-    path.write_bytes(("\ufeff" if bom else "").encode(encoding) + buf.getvalue().encode(encoding))
+    path.write_bytes((("\ufeff" if bom else "") + buf.getvalue()).encode(encoding))  # UTF-16 adds its own mark
     return path
 
+
+def xlsx_file(path: Path, sheets: dict[str, list[tuple]]) -> Path:
+    """An Excel workbook, one sheet per entry (rows written cell by cell, so an empty row stays blank)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for i, row in enumerate(rows, 1):
+            for j, value in enumerate(row, 1):
+                if value is not None:
+                    ws.cell(row=i, column=j, value=value)
+    wb.save(path)
+    return path
+
+
+def zip_bomb_xlsx(path: Path) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/worksheets/sheet1.xml", b" " * (300 << 20))  # packs to ~300 KB
+    return path
+
+
+GERMAN_TICKETS = ([(f"Meine Karte ist nicht angekommen, Bestellung {i}", "karte") for i in range(10)] +
+                  [(f"Ich möchte eine Rückerstattung für Auftrag {i}, Grüße", "erstattung") for i in range(10)])
 
 TOPICS = {"refund": "I want my money back for the {x}, please refund it",
           "card": "my card was lost near the {x}, please block it",
@@ -410,10 +438,18 @@ def cases() -> list[Case]:
     txt("custom-columns", lambda p: csv_file(p, text_rows({"a": 10, "b": 10}), header=("utterance", "intent")),
         extra=("--text-col", "utterance", "--label-col", "intent"))
     txt("utf8-bom", lambda p: csv_file(p, text_rows({"a": 10, "b": 10}), bom=True), check=audit_says("BOM"))
-    txt("utf16-file", lambda p: p.write_bytes("text,label\nhello,a\nworld,b\n".encode("utf-16")),
-        expect="refused", message="UTF-16", fast=True)
-    txt("latin1-file", lambda p: p.write_bytes("text,label\ncafé crème,a\nthé,b\n".encode("latin-1")),
-        expect="refused", message="not UTF-8", fast=True)
+    txt("excel-unicode-text-utf16", lambda p: csv_file(p, text_rows({"a": 10, "b": 10}), encoding="utf-16",
+                                                       delimiter="\t"), file="texts.tsv",
+        check=both(per_class_in_metrics({"a", "b"}), audit_says("UTF-16")))
+    txt("windows-1252-csv-from-excel", lambda p: csv_file(p, GERMAN_TICKETS, encoding="cp1252", delimiter=";"),
+        check=both(per_class_in_metrics({"karte", "erstattung"}), audit_says("read as Windows-1252")))
+    txt("cyrillic-code-page-file", lambda p: csv_file(p, [("Принтер не печатает, нужна помощь", "оборудование"),
+                                                          ("Сбросить пароль пользователя", "доступ")] * 5,
+                                                      encoding="cp1251"),
+        expect="refused", message="does not read as Western European text", fast=True)
+    txt("utf8-with-one-broken-byte", lambda p: p.write_bytes(csv_file(p, GERMAN_TICKETS).read_bytes()
+                                                             + b"caf\xe9 au lait,karte\n"),
+        expect="refused", message=r"line 22: bytes that are not UTF-8 .* otherwise UTF-8", fast=True)
     txt("quoted-newlines", lambda p: csv_file(p, [(t.replace(" please", ",\nplease\r\n"), l)
                                                  for t, l in text_rows({"a": 10, "b": 10})]))
     txt("100k-character-texts", lambda p: csv_file(p, [(t + " filler" * (16000 if i % 5 == 0 else 0), l)
@@ -451,8 +487,17 @@ def cases() -> list[Case]:
         fast=True)
     txt("binary-file-named-csv", lambda p: p.write_bytes(b"text,label\n\x00\x01\x02abc,\x00\n"), expect="refused",
         message="NUL bytes", fast=True)
-    txt("excel-file", lambda p: p.write_bytes(b"PK\x03\x04 fake xlsx"), file="texts.xlsx", expect="refused",
-        message="save it as CSV", fast=True)
+    txt("excel-workbook-two-sheets", lambda p: xlsx_file(p, {
+            "Read me": [("Export of the ticket system, do not edit",)],
+            "Tickets": [(" Text ", "Label")] + text_rows({"refund": 10, "card": 10}) + [(None, None),
+                                                                                      ("no label here", None)]}),
+        file="tickets.xlsx", check=both(per_class_in_metrics({"refund", "card"}),
+                                        audit_says(r"sheet 'Tickets' was read.*'Read me'")))
+    txt("fake-xlsx", lambda p: p.write_bytes(b"PK\x03\x04 fake xlsx"), file="texts.xlsx", expect="refused",
+        message="not a readable Excel workbook", fast=True)
+    txt("old-xls-format", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512)), file="texts.xls",
+        expect="refused", message=r"old Excel 97-2003 format \(.xls\) is not read; save it as .xlsx", fast=True)
+    txt("xlsx-zip-bomb", zip_bomb_xlsx, file="texts.xlsx", expect="refused", message="likely zip bomb", fast=True)
     txt("all-labels-missing", lambda p: csv_file(p, [(t, "NaN") for t, _ in text_rows({"a": 5})]),
         expect="refused", message="no labelled texts found", fast=True)
     txt("same-text-different-labels", lambda p: csv_file(p, text_rows({"a": 10, "b": 10}) +
@@ -522,6 +567,15 @@ def cases() -> list[Case]:
           check=audit_says(r"Likely leakage, excluded:\*\* scrap_reason"))
     other("table-semicolons-decimal-commas", "tables", lambda p: p.write_text(table(200, sep=";", decimal=",")),
           "machines.csv", check=audit_says(r"Numeric columns \(2\)"))
+    def sheet_rows(csv_text: str) -> list[tuple]:  # numbers as numbers, as Excel stores them
+        return [tuple(float(c) if re.fullmatch(r"-?\d+(\.\d+)?", c) else c for c in line.split(","))
+                for line in csv_text.splitlines()]
+
+    other("table-excel-workbook", "tables", lambda p: xlsx_file(p, {"Log": sheet_rows(table(200))}), "machines.xlsx",
+          check=both(per_class_in_metrics({"bad", "good"}), audit_says(r"Numeric columns \(2\)")))
+    other("table-windows-1252", "tables", lambda p: p.write_bytes(table(200).replace(",A,", ",Früh,").replace(
+        ",B,", ",Spät,").encode("cp1252")), "machines.csv",
+          check=both(per_class_in_metrics({"bad", "good"}), audit_says("read as Windows-1252")))
     other("table-missing-labels", "tables", lambda p: p.write_text(table(120) + "121,A,2.0,40.0,\n122,B,3.0,50.0,NaN\n"),
           "machines.csv", check=audit_says(r"2 row\(s\) without a label"))
     other("table-one-class", "tables", lambda p: p.write_text(table(60).replace(",bad\n", ",good\n")), "m.csv",
@@ -760,13 +814,14 @@ def write_results(outcomes: list[Outcome], fast: bool, seconds: float) -> None:
     name = "gauntlet_fast" if fast else "gauntlet"
     passed = sum(o.passed for o in outcomes)
     cmd = "python bench/gauntlet.py" + (" --fast" if fast else "")
+    cpu = f"{hardware.cpu_model()}, CPU kind {hardware.detected_cpu_kind()}"  # precision=auto and the estimate hang on it
     (RESULTS / f"{name}.json").write_text(json.dumps({
-        "command": cmd, "cases": len(outcomes), "passed": passed, "seconds": round(seconds, 1),
+        "command": cmd, "cpu": cpu, "cases": len(outcomes), "passed": passed, "seconds": round(seconds, 1),
         "tracebacks": sum("traceback" in o.problems for o in outcomes),
         "outcomes": [o.__dict__ for o in outcomes]}, indent=2) + "\n")
     esc = lambda s: s.replace("|", "\\|").replace("<", "&lt;")  # noqa: E731
     lines = [f"# Gauntlet: {passed}/{len(outcomes)} cases pass", "",
-             f"`{cmd}` on {os.cpu_count()} cores, {seconds:.0f} s wall. Each case runs the CLI in its own process; "
+             f"`{cmd}` on {os.cpu_count()} cores ({cpu}), {seconds:.0f} s wall. Each case runs the CLI in its own process; "
              "graded: expected outcome and message, no traceback, nothing written outside the run directory, "
              "no temp files left, no live HTML in reports.", "",
              "| case | group | expected | exit | s | result | message / problems |", "|---|---|---|---|---|---|---|"]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -165,21 +164,10 @@ def measure(backbone: str, modality: str, mode: str, precisions: list[str], n: i
     return speeds
 
 
-def _cpu_model() -> str:
-    """The CPU's model name (e.g. 'AMD EPYC'), else the architecture."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> None:
     import torch
 
-    from tladvisor.advice.hardware import cpu_kind
+    from tladvisor.advice.hardware import cpu_kind, cpu_model
     from tladvisor.training.engine import cpu_has_fast_bf16
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -209,7 +197,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
-    hardware = torch.cuda.get_device_name(0) if gpu else _cpu_model()
+    hardware = torch.cuda.get_device_name(0) if gpu else cpu_model()
     flags = {"modes": args.modes if args.modes != "embed,lora,full" else "", "only": args.only,
              "precisions": args.precisions if args.precisions != "auto" else "", "out": args.out}
     command = (f"python bench/throughput.py --n {args.n} --device {args.device} --backbones {args.backbones}"

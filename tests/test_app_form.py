@@ -159,3 +159,28 @@ def test_evidence_before_training_goes_into_the_client_report(tmp_path, monkeypa
     work.update(last_run=str(Path(files[0]).parent), last_upload=str(archive))
     md, _, _, work, files = measure_evidence(str(archive), False, work, brief)
     assert files[0].endswith("client-report.html") and Path(work["evidence_dir"]).parent == Path(files[0]).parent
+
+
+def test_an_excel_upload_is_audited_and_a_locked_one_is_a_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TLADVISOR_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("TLADVISOR_CACHE", str(tmp_path / "cache"))
+    from openpyxl import Workbook
+
+    from tladvisor.ui.runs import audit_upload
+
+    wb = Workbook()
+    wb.active.title = "Read me"
+    wb.active.append(["Ticket export, March"])
+    ws = wb.create_sheet("Tickets")
+    ws.append(["Text", "Label"])
+    for i in range(12):
+        ws.append([f"Meine Karte ist nicht angekommen ({i})", "karte"])
+        ws.append([f"Ich möchte eine Rückerstattung für Auftrag {i}", "erstattung"])
+    wb.save(tmp_path / "tickets.xlsx")
+    audit = audit_upload(str(tmp_path / "tickets.xlsx"))
+    assert "24 labelled texts in 2 classes" in audit and "sheet 'Tickets' was read" in audit
+    locked = tmp_path / "locked.xlsx"
+    locked.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))  # what Excel saves with a password
+    message = audit_upload(str(locked))
+    assert message.startswith("**Cannot use this upload:**") and "password-protected" in message

@@ -109,11 +109,13 @@ def test_preprocessing_sample_keeps_every_class_in_proportion(counts, size, seed
     assert (score is None) == (len(counts) < 2 or max(got) < 2) and (score is None or 0.0 <= score <= 1.0)
 
 
-def _csv_bytes(rows: list[tuple[str, str]], header: tuple[str, ...], bom: bool) -> bytes:
+def _csv_bytes(rows: list[tuple[str, str]], header: tuple[str, ...], bom: bool, encoding: str = "utf-8") -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(header)
     writer.writerows(rows)
+    if encoding != "utf-8":  # UTF-16 / UTF-32 always carry their mark (Excel's "Unicode Text")
+        return buf.getvalue().encode(encoding)
     return ("\ufeff" if bom else "").encode() + buf.getvalue().encode("utf-8")
 
 
@@ -121,13 +123,13 @@ def _csv_bytes(rows: list[tuple[str, str]], header: tuple[str, ...], bom: bool) 
 @given(rows=st.lists(st.tuples(st.text(max_size=40), label_text), max_size=40), bom=st.booleans(),
        header=st.sampled_from([("text", "label"), ("label", "text"), ("text", "text"), ("utterance", "label"),
                                ("text", "label", "text")]),
-       fmt=st.sampled_from(["csv", "jsonl"]))
-def test_reading_any_text_file_gives_rows_or_a_clear_error(tmp_path_factory, rows, bom, header, fmt):
+       fmt=st.sampled_from(["csv", "jsonl"]), encoding=st.sampled_from(["utf-8", "utf-8", "utf-16", "utf-32"]))
+def test_reading_any_text_file_gives_rows_or_a_clear_error(tmp_path_factory, rows, bom, header, fmt, encoding):
     from tladvisor.training.text_data import read_labelled_texts
 
     path = tmp_path_factory.mktemp("t") / f"data.{fmt}"
     if fmt == "csv":
-        path.write_bytes(_csv_bytes([r + (r[0],) * (len(header) - 2) for r in rows], header, bom))
+        path.write_bytes(_csv_bytes([r + (r[0],) * (len(header) - 2) for r in rows], header, bom, encoding))
         # what a reader of the file must find: blank lines skipped, duplicate column names refused
         records = [dict(zip(header, r)) for r in rows if any(c.strip() for c in r)]
         bad_header = len(set(header)) < len(header) or "text" not in header

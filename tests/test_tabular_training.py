@@ -99,6 +99,11 @@ def test_tabular_predict_on_rows_without_labels(trained, tables):
     assert out.returncode == 0, out.stderr[-2000:]
     preds = [p["top_k"][0]["label"] for p in json.loads(out.stdout)]
     assert len(preds) == 40 and np.mean([p == t for p, t in zip(preds, truth)]) >= 0.8
+    rows.to_excel(tables / "new_rows.xlsx", index=False, sheet_name="Rows")  # the same rows as a client's workbook
+    out = subprocess.run([sys.executable, "-m", "tladvisor", "predict", str(run), "--csv", str(tables / "new_rows.xlsx"),
+                          "--json", "--top-k", "1"], capture_output=True, text=True, env=ENV, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert [p["top_k"][0]["label"] for p in json.loads(out.stdout)] == preds
 
 
 def test_tabular_predict_names_missing_columns(trained, tables):

@@ -61,7 +61,10 @@ def test_bad_csvs_get_clear_messages(tmp_path):
     assert [r.label for r in found.rows] == ["x", "y"] and found.missing_labels == [3, 5, 6, 7, 8]
     f = tmp_path / "c.csv"
     f.write_bytes(b"text,label\nfine,x\ncaf\xe9 au lait,y\n")
-    with pytest.raises(DataError, match=r"c.csv, line 3: bytes that are not UTF-8"):
+    found = read_labelled_texts(f)  # Excel's Windows-1252 "CSV": read, and the audit is told so
+    assert found.rows[1].text == "caf\u00e9 au lait" and "c.csv: the file is not UTF-8" in found.notes[0]
+    f.write_bytes("text,label\nGr\u00fc\u00dfe,x\n".encode() + b"caf\xe9 au lait,y\n")
+    with pytest.raises(DataError, match=r"c.csv, line 3: bytes that are not UTF-8 .* otherwise UTF-8"):
         read_labelled_texts(f)
     f = tmp_path / "d.jsonl"
     f.write_text('{"text": "a", "label": "x"}\n{"text": "b", "label": \n')
@@ -69,7 +72,7 @@ def test_bad_csvs_get_clear_messages(tmp_path):
         read_labelled_texts(f)
     f = tmp_path / "e.tsv"
     f.write_bytes("\ufefftext\tlabel\nbonjour\tx\n   \ty\nhallo\ty\n".encode("utf-8"))
-    rows, empty, bom, _ = read_labelled_texts(f)
+    rows, empty, bom = read_labelled_texts(f)[:3]
     assert [r.text for r in rows] == ["bonjour", "hallo"] and empty == [3] and bom
 
 

@@ -380,10 +380,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     inputs: list[Any] = list(args.inputs)
     if args.file:
-        try:
-            inputs += [line for line in Path(args.file).read_text(encoding="utf-8").splitlines() if line.strip()]
-        except (OSError, UnicodeDecodeError) as exc:
+        from tladvisor.training.text_encoding import decode_file_bytes
+
+        try:  # the same encodings training accepts (UTF-8, UTF-16 with a mark, Windows-1252)
+            text = decode_file_bytes(Path(args.file).read_bytes(), f"--file {args.file}").text
+        except OSError as exc:
             raise CliError(f"--file {args.file}: cannot read ({exc})") from exc
+        except DataError as exc:
+            raise CliError(str(exc)) from exc
+        inputs += [line for line in text.splitlines() if line.strip()]
     if args.top_k < 1:
         raise CliError(f"--top-k: must be 1 or more (got {args.top_k})")
     try:
@@ -424,19 +429,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _read_rows(path: str) -> Any:
-    """Rows to predict: a table without a label column is fine here."""
-    import pandas as pd
-
+    """Rows to predict (CSV / TSV / Excel, read as training reads tables): no label column is needed here."""
     from tladvisor.training.errors import DataError
+    from tladvisor.training.tabular_data import read_frame
 
-    file = Path(path)
-    if not file.is_file():
+    if not Path(path).is_file():
         raise DataError(f"--csv {path}: file not found")
-    try:
-        return pd.read_csv(file, sep="\t" if file.suffix.lower() in (".tsv", ".tab") else None, engine="python",
-                           encoding="utf-8-sig").rename(columns=lambda c: str(c).strip())
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"--csv {path}: not a readable table ({str(exc).splitlines()[0][:200]})") from exc
+    return read_frame(path)
 
 
 def _data_errors():
@@ -533,10 +532,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="audit and train on a folder / zip of class sub-folders")
     tr.add_argument("data", nargs="?", help="folder or .zip in ImageFolder layout (class/*.jpg), a .csv / .tsv / "
-                                            ".jsonl of labelled texts, a CoNLL file (token TAG per line) or JSONL "
-                                            "with entity spans for NER, or a .csv of table rows with a label column")
-    tr.add_argument("--text-col", default="text", help="text column (CSV/TSV/JSONL)")
-    tr.add_argument("--label-col", default="label", help="label column (CSV/TSV/JSONL)")
+                                            ".jsonl / .xlsx of labelled texts, a CoNLL file (token TAG per line) or "
+                                            "JSONL with entity spans for NER, or a .csv / .xlsx of table rows with a "
+                                            "label column")
+    tr.add_argument("--text-col", default="text", help="text column (CSV/TSV/JSONL/Excel)")
+    tr.add_argument("--label-col", default="label", help="label column (CSV/TSV/JSONL/Excel)")
     tr.add_argument("--test", help="separate test file for texts, tagged sentences or table rows (else a split)")
     tr.add_argument("--task", choices=["image-classification", "text-classification", "ner", "tabular-classification"],
                     help="what the data holds (default: detected: a folder / zip of images, a CoNLL or span-JSONL "
@@ -588,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=cmd_predict)
 
     rk = sub.add_parser("rank", help="shortlist backbones on your data (k-NN accuracy and LogME, in seconds)")
-    rk.add_argument("data", help="folder / .zip of class sub-folders, or a .csv / .tsv / .jsonl of labelled texts")
+    rk.add_argument("data", help="folder / .zip of class sub-folders, or a .csv / .tsv / .jsonl / .xlsx of labelled texts")
     rk.add_argument("--candidates", nargs="+", help="catalogue ids (default: those available here: bundled or "
                                                      "cached offline, the catalogue's shortlist online)")
     rk.add_argument("--sample-per-class", type=int, default=100, help="examples per class to embed (default 100)")

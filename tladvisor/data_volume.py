@@ -7,20 +7,29 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
+from tladvisor.training.errors import DataError
+from tladvisor.training.spreadsheets import NOT_READ, SPREADSHEET_EXTENSIONS, read_sheet
 from tladvisor.training.text_data import TEXT_EXTENSIONS
+from tladvisor.training.text_encoding import decode_head
 
 IMAGE_TASK, TEXT_TASK, NER_TASK, TABLE_TASK = ("image-classification", "text-classification", "ner",
                                               "tabular-classification")
 
 
-def _table_head(path: Path, rows: int = 200) -> list[list[str]]:
-    """The header and the first rows of a delimited file (empty when unreadable)."""
+def _table_head(path: Path, rows: int = 200, label_col: str = "label") -> list[list[str]]:
+    """The header and the first rows of a delimited file or a workbook's data sheet (empty when unreadable)."""
     import csv
     import io
 
+    if path.suffix.lower() in SPREADSHEET_EXTENSIONS:
+        try:
+            sheet = read_sheet(path, wanted=(label_col,), max_rows=rows)
+        except DataError:
+            return []  # the reader says why
+        return [sheet.header] + [cells for _, cells in sheet.rows]
     try:
-        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-            text = fh.read(200_000)
+        with open(path, "rb") as fh:
+            text = decode_head(fh.read(200_000))
     except OSError:
         return []
     first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # Windows, Unix and old Mac line ends, even mixed
@@ -52,8 +61,10 @@ def detect_task(data: str, text_col: str = "text", label_col: str = "label") -> 
     path = Path(data)
     if path.is_file() and is_token_file(path):
         return NER_TASK
-    if path.suffix.lower() in (".csv", ".tsv", ".tab"):
-        head = _table_head(path)
+    if path.suffix.lower() in NOT_READ:
+        return TEXT_TASK  # the reader says how to save it
+    if path.suffix.lower() in (".csv", ".tsv", ".tab") + SPREADSHEET_EXTENSIONS:
+        head = _table_head(path, label_col=label_col)
         header = head[0] if head else []
         if text_col in header or label_col not in header or len(header) < 2:
             return TEXT_TASK  # the text reader names what is missing

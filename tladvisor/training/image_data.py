@@ -151,11 +151,12 @@ def discover_images(source: str | Path, extract_to: Optional[Path] = None) -> Im
         raise DataError(f"{shown}: no such file or folder")
     if path.is_file():
         if path.suffix.lower() in SPREADSHEETS:
-            raise DataError(f"{shown}: spreadsheets are not read directly; save it as CSV (UTF-8) with a text and a "
-                            "label column and give that file")
+            raise DataError(f"{shown}: a spreadsheet holds texts or table rows, not images; for images give a folder "
+                            "of class sub-folders or a .zip of one (an .xlsx or CSV file is read as texts or a table "
+                            "when the task is not forced to images)")
         if path.suffix.lower() != ".zip":
             raise DataError(f"{shown}: expected a folder of class sub-folders or a .zip of one "
-                            "(texts: a .csv, .tsv, .jsonl or .json file)")
+                            "(texts or tables: a .csv, .tsv, .jsonl, .json or .xlsx file)")
         if extract_to is None:
             raise DataError(f"{shown}: a zip needs a folder to extract into")
         path = safe_extract_zip(path, extract_to)

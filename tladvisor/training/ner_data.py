@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from tladvisor.safe_text import md
 from tladvisor.training.errors import DataError
+from tladvisor.training.text_encoding import decode_file_bytes, decode_head
 
 CONLL_EXTENSIONS = (".conll", ".conllu", ".bio", ".iob", ".iob2", ".bioes", ".txt", ".tsv")
 SPAN_KEYS = ("entities", "spans", "labels", "ner")
@@ -40,6 +41,7 @@ class NerRead:
     scheme: str
     repaired: int = 0
     bad_lines: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how the file was read (its encoding), for the audit
 
 
 def is_token_file(path: str | Path) -> bool:
@@ -51,7 +53,8 @@ def is_token_file(path: str | Path) -> bool:
     if ext in (".conll", ".conllu", ".bio", ".iob", ".iob2", ".bioes"):
         return True
     try:
-        head = p.read_text(encoding="utf-8-sig", errors="replace")[:20000].splitlines()[:200]
+        with open(p, "rb") as fh:
+            head = decode_head(fh.read(20000)).splitlines()[:200]
     except OSError:
         return False
     if ext in (".jsonl", ".ndjson", ".json"):
@@ -73,10 +76,11 @@ def is_token_file(path: str | Path) -> bool:
 
 def read_token_file(path: str | Path) -> NerRead:
     p = Path(path)
+    decoded = decode_file_bytes(p.read_bytes(), p.name)
     if p.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        sentences = _read_jsonl(p)
+        sentences = _read_jsonl(p, decoded.text)
     else:
-        sentences = _read_conll(p)
+        sentences = _read_conll(p, decoded.text)
     if not sentences:
         raise DataError(f"{p.name}: no sentence found (expected 'token TAG' lines with a blank line between "
                         "sentences, or JSONL with 'text' and 'entities')")
@@ -85,14 +89,10 @@ def read_token_file(path: str | Path) -> NerRead:
     for s in sentences:
         s.tags, fixed = to_bio(s.tags, scheme)
         repaired += fixed
-    return NerRead(sentences, scheme, repaired)
+    return NerRead(sentences, scheme, repaired, notes=[f"{p.name}: {decoded.note}"] if decoded.note else [])
 
 
-def _read_conll(p: Path) -> list[Sentence]:
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        text = p.read_text(encoding="cp1252")
+def _read_conll(p: Path, text: str) -> list[Sentence]:
     sentences: list[Sentence] = []
     tokens: list[str] = []
     tags: list[str] = []
@@ -134,9 +134,9 @@ def _span_list(obj: dict[str, Any], where: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def _read_jsonl(p: Path) -> list[Sentence]:
+def _read_jsonl(p: Path, text: str) -> list[Sentence]:
     sentences = []
-    for n, line in enumerate(p.read_text(encoding="utf-8-sig").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         where = f"{p.name}:{n}"

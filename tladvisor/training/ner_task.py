@@ -70,6 +70,7 @@ class NerTask(Task):
         cfg = self.config
         found = read_token_file(cfg.data)
         sentences, repaired, scheme = found.sentences, found.repaired, found.scheme
+        read_notes = list(found.notes)
         test: list[Sentence] = []
         if cfg.test_data:
             if Path(cfg.test_data).name == Path(cfg.data).name:
@@ -77,6 +78,7 @@ class NerTask(Task):
                                 "rename one (sentences are identified by file name and line)")
             other = read_token_file(cfg.test_data)
             test, repaired = other.sentences, repaired + other.repaired
+            read_notes += other.notes
         types = entity_types([t for s in sentences for t in s.tags])
         if not types:
             raise DataError(f"{Path(cfg.data).name}: no entity is tagged (every tag is O); tag at least one entity "
@@ -103,7 +105,8 @@ class NerTask(Task):
         lengths = [len(ids) for ids in self.encoder.tokenizer([s.tokens for s in self.sentences],
                                                               is_split_into_words=True, truncation=False,
                                                               verbose=False)["input_ids"]]
-        report = audit_sentences(self.sentences, scheme, repaired, lengths, self.encoder.max_length, notes)
+        report = audit_sentences(self.sentences, scheme, repaired, lengths, self.encoder.max_length,
+                                 read_notes + notes)
         atomic_write_json(split_file, {"seed": cfg.seed, "notes": notes,
                                        "assignments": {s.key: s.split for s in self.sentences}})
         atomic_write_json(self.run_dir / "audit.json", report.model_dump())

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 
 from tladvisor.safe_text import md
 from tladvisor.training.errors import DataError
+from tladvisor.training.spreadsheets import is_spreadsheet, read_sheet
+from tladvisor.training.text_encoding import decode_file_bytes
 
 TABLE_EXTENSIONS = (".csv", ".tsv", ".tab")
 MAX_CATEGORIES = 50  # a text column with more distinct values is free text or an identifier, not a category
@@ -18,27 +20,41 @@ LEAK_SCORE = 0.98  # balanced accuracy one column reaches alone that makes it su
 ID_UNIQUE_RATIO = 0.95
 
 
-def read_table(path: str | Path, label_col: str) -> "Any":
-    """A pandas DataFrame of `path` (comma, semicolon or tab separated; UTF-8 with or without BOM, else
-    Windows-1252). Refuses, naming the file and the columns it has, when `label_col` is absent."""
+def read_frame(path: str | Path, wanted: tuple[str, ...] = ()) -> "Any":
+    """A pandas DataFrame of a delimited file (comma, semicolon or tab separated, decoded by `text_encoding`) or of
+    an Excel workbook's sheet (the one with the `wanted` columns when there are several). How the file was read,
+    when an audit should say so, is in `frame.attrs["notes"]`."""
+    import io
+
     import pandas as pd
 
     file = Path(path)
     if not file.is_file():
         raise DataError(f"{file.name}: file not found")
-    sep = "\t" if file.suffix.lower() in (".tsv", ".tab") else None  # None: sniffed (comma or semicolon)
-    frame = None
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            frame = pd.read_csv(file, sep=sep, engine="python", encoding=encoding, skipinitialspace=True)
-            break
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-            raise DataError(f"{file.name}: not a readable table ({str(exc).splitlines()[0][:200]})") from exc
-    if frame is None:
-        raise DataError(f"{file.name}: neither UTF-8 nor Windows-1252 text")
+    notes: list[str] = []
+    if is_spreadsheet(file):
+        sheet = read_sheet(file, wanted=wanted)
+        text, sep = sheet.as_csv(), ","
+        notes += [f"{file.name}: {sheet.note}"] if sheet.note else []
+    else:
+        decoded = decode_file_bytes(file.read_bytes(), file.name)
+        text = decoded.text
+        sep = "\t" if file.suffix.lower() in (".tsv", ".tab") else None  # None: sniffed (comma or semicolon)
+        notes += [f"{file.name}: {decoded.note}"] if decoded.note else []
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, engine="python", skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise DataError(f"{file.name}: not a readable table ({str(exc).splitlines()[0][:200]})") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame.attrs["notes"] = notes
+    return frame
+
+
+def read_table(path: str | Path, label_col: str) -> "Any":
+    """`read_frame` of a labelled table. Refuses, naming the file and the columns it has, when `label_col` is
+    absent or alone."""
+    file = Path(path)
+    frame = read_frame(file, (label_col,))
     if len(set(frame.columns)) != len(frame.columns):
         dup = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
         raise DataError(f"{file.name}: duplicate column name(s) {', '.join(repr(d) for d in dup[:5])}")

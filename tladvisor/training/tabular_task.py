@@ -45,9 +45,11 @@ class TabularTask(Task):
         cfg = self.config
         name, label_col = Path(cfg.data).name, cfg.label_col
         frame = read_table(cfg.data, label_col)
+        read_notes = list(frame.attrs.get("notes", []))
         frame["__source__"] = [f"{name}:{i + 2}" for i in range(len(frame))]  # line numbers as a user sees them
         if cfg.test_data:
             test = read_table(cfg.test_data, label_col)
+            read_notes += test.attrs.get("notes", [])
             if Path(cfg.test_data).name == name:
                 raise DataError(f"{name}: the test file has the same name as the training file; rename one")
             absent = [c for c in frame.columns if c not in test.columns and c != "__source__"]
@@ -110,7 +112,7 @@ class TabularTask(Task):
             numeric=columns.numeric, categorical=columns.categorical, dropped=columns.dropped, leakage=leaks,
             missing_labels=missing_at,
             missing_values={c: int(frame[c].isna().sum()) for c in columns.features if frame[c].isna().any()},
-            duplicates_across_splits=int(test_rows.isin(set(train_rows)).sum()), notes=notes)
+            duplicates_across_splits=int(test_rows.isin(set(train_rows)).sum()), notes=read_notes + notes)
         atomic_write_json(split_file, {"seed": cfg.seed, "notes": notes,
                                        "assignments": dict(zip(frame["__source__"], splits))})
         atomic_write_json(self.run_dir / "audit.json", report.model_dump())

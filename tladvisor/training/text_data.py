@@ -1,5 +1,5 @@
-"""Text data in: CSV / TSV / JSONL with a text and a label column, strict UTF-8 with line-accurate errors,
-and the audit (rows per class, empty texts, duplicates and leakage, long texts, singleton labels)."""
+"""Text data in: CSV / TSV / JSONL / Excel with a text and a label column (decoded by `text_encoding`, errors
+naming the line), and the audit (rows per class, empty texts, duplicates and leakage, long texts, singletons)."""
 from __future__ import annotations
 
 import csv
@@ -19,6 +19,8 @@ from tladvisor.training.audit_markdown import finding_sections
 
 from tladvisor.training.errors import DataError
 from tladvisor.training.labels import case_collisions, normalise_label
+from tladvisor.training.spreadsheets import NOT_READ, SPREADSHEET_EXTENSIONS, read_sheet
+from tladvisor.training.text_encoding import decode_file_bytes
 
 TEXT_EXTENSIONS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".jsonl": None, ".ndjson": None, ".json": None}
 CSV_DELIMITERS = (",", ";", "\t", "|")  # Excel writes ';' where the decimal mark is a comma (German, French, ...)
@@ -42,26 +44,14 @@ class TextRow:
         return hashlib.sha1(" ".join(self.text.split()).lower().encode("utf-8")).hexdigest()
 
 
-def _decode(path: Path) -> tuple[str, bool]:
-    data = path.read_bytes()
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataError(f"{path.name}: the file is UTF-16; save it as UTF-8 and upload again")
-    bom = data.startswith(b"\xef\xbb\xbf")
-    try:
-        return data.decode("utf-8-sig"), bom
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        bad = data[exc.start: exc.start + 4].hex(" ")
-        raise DataError(f"{path.name}, line {line}: bytes that are not UTF-8 ({bad}); re-save the file as UTF-8") from exc
-
-
 class TextFile(NamedTuple):
     """What `read_labelled_texts` found in one file."""
 
     rows: list[TextRow]
     empty: list[int]  # line numbers of texts that were empty (dropped)
-    bom: bool  # the file started with a UTF-8 byte-order mark
+    bom: bool  # the file started with a byte-order mark
     missing_labels: list[int] = []  # line numbers whose label was missing (empty, NaN, NULL, None, N/A: dropped)
+    notes: list[str] = []  # how the file was read, when the audit should say so (encoding, which sheet)
 
 
 def _duplicate_columns(names: list[str]) -> list[str]:
@@ -121,21 +111,8 @@ def _json_records(text: str, name: str, ext: str) -> list[tuple[int, dict]]:
     return records
 
 
-def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: str = "label") -> TextFile:
-    """Labelled texts of a CSV / TSV / JSONL file. Rows with a missing label are dropped and listed, labels are
-    normalised (`tladvisor.training.labels`); clear errors name the file and the line or column."""
-    path = Path(source)
-    if not path.is_file():
-        raise DataError(f"{path.name}: no such file")
-    ext = path.suffix.lower()
-    if ext not in TEXT_EXTENSIONS:
-        raise DataError(f"{path.name}: expected a .csv, .tsv, .jsonl or .json file of labelled texts")
-    if path.stat().st_size > MAX_TEXT_FILE_BYTES:
-        raise DataError(f"{path.name}: {path.stat().st_size / 1e9:.1f} GB is over the 1 GB limit for a text file")
-    text, bom = _decode(path)
-    name = path.name
-    if "\x00" in text:
-        raise DataError(f"{name}: contains NUL bytes; it looks like a binary file, not a UTF-8 text table")
+def _text_records(text: str, name: str, ext: str) -> tuple[list[tuple[int, dict]], set]:
+    """(line number, {column: value}) records and the column names of a decoded CSV / TSV / JSON(L) file."""
     records: list[tuple[int, dict]] = []
     if TEXT_EXTENSIONS[ext] is None:
         records = _json_records(text, name, ext)
@@ -157,6 +134,37 @@ def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: s
                 records.append((reader.line_num + skipped, dict(zip(header, row))))
         except csv.Error as exc:
             raise DataError(f"{name}, line {reader.line_num + skipped}: {exc}") from exc
+    return records, columns
+
+
+def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: str = "label") -> TextFile:
+    """Labelled texts of a CSV / TSV / JSONL file or an Excel workbook's sheet. Rows with a missing label are dropped and listed, labels are
+    normalised (`tladvisor.training.labels`); clear errors name the file and the line or column."""
+    path = Path(source)
+    if not path.is_file():
+        raise DataError(f"{path.name}: no such file")
+    ext = path.suffix.lower()
+    if ext not in TEXT_EXTENSIONS and ext not in SPREADSHEET_EXTENSIONS and ext not in NOT_READ:
+        raise DataError(f"{path.name}: expected a .csv, .tsv, .jsonl, .json or .xlsx file of labelled texts")
+    if path.stat().st_size > MAX_TEXT_FILE_BYTES:
+        raise DataError(f"{path.name}: {path.stat().st_size / 1e9:.1f} GB is over the 1 GB limit for a text file")
+    name = path.name
+    read_notes: list[str] = []
+    if ext in SPREADSHEET_EXTENSIONS or ext in NOT_READ:
+        sheet = read_sheet(path, wanted=(text_col, label_col))
+        dupes = _duplicate_columns(sheet.header)
+        if dupes:
+            raise DataError(f"{name}, sheet '{sheet.name}': column name(s) {', '.join(repr(d) for d in dupes)} "
+                            "appear more than once in the header; rename them so each column has its own name")
+        records, columns, bom = sheet.records(), set(sheet.header), False
+        read_notes += [f"{name}: {sheet.note}"] if sheet.note else []
+    else:
+        decoded = decode_file_bytes(path.read_bytes(), path.name)
+        text, bom = decoded.text, decoded.bom
+        read_notes += [f"{name}: {decoded.note}"] if decoded.note else []
+        if "\x00" in text:
+            raise DataError(f"{name}: contains NUL bytes; it looks like a binary file, not a UTF-8 text table")
+        records, columns = _text_records(text, name, ext)
     resolved = []
     for col, flag, field in ((text_col, "--text-col", "Text column"), (label_col, "--label-col", "Label column")):
         found_col = _resolve_column(col, columns)
@@ -187,7 +195,7 @@ def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: s
     if not rows:
         raise DataError(f"{name}: no labelled texts found"
                         + (f" ({len(missing)} row(s) have no label in column '{label_col}')" if missing else ""))
-    return TextFile(rows, empty, bom, missing)
+    return TextFile(rows, empty, bom, missing, read_notes)
 
 
 class TextAuditReport(BaseModel):
@@ -274,7 +282,7 @@ def audit_texts(rows: list[TextRow], classes: list[str], empty: list[str], bom: 
     counts = [per_class[c] for c in classes]
     report.imbalance_ratio = round(max(counts) / max(1, min(counts)), 2)
     if bom:
-        report.warnings.append("the file starts with a UTF-8 byte-order mark (BOM); it was removed")
+        report.warnings.append("the file starts with a byte-order mark (BOM); it was removed")
     if report.missing_labels:
         report.warnings.append(f"{len(report.missing_labels)} row(s) without a label were left out of training")
     report.warnings += [f"labels that differ only in letter case are separate classes: {g}"

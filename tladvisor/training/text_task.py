@@ -74,7 +74,7 @@ class TextTask(Task):
     def prepare_data(self) -> TextAuditReport:
         cfg = self.config
         found = read_labelled_texts(cfg.data, cfg.text_col, cfg.label_col)
-        rows, bom = found.rows, found.bom
+        rows, bom, read_notes = found.rows, found.bom, list(found.notes)
         empty_at = [f"{Path(cfg.data).name}:{n}" for n in found.empty]
         missing_at = [f"{Path(cfg.data).name}:{n}" for n in found.missing_labels]
         if cfg.test_data:
@@ -90,6 +90,7 @@ class TextTask(Task):
             empty_at += [f"{Path(cfg.test_data).name}:{n}" for n in test.empty]
             missing_at += [f"{Path(cfg.test_data).name}:{n}" for n in test.missing_labels]
             bom = bom or test.bom
+            read_notes += test.notes
         else:
             test_rows = []
         classes = sorted({r.label for r in rows})
@@ -115,7 +116,7 @@ class TextTask(Task):
         self._load_encoder()
         lengths = self._token_lengths([r.text for r in self.rows], truncate=False)
         report = audit_texts(self.rows, classes, empty_at, bom, lengths, self.encoder.max_length,
-                             missing_labels=missing_at, notes=notes)
+                             missing_labels=missing_at, notes=read_notes + notes)
         atomic_write_json(split_file, {"seed": cfg.seed, "notes": notes, "assignments": {
             f"{Path(r.source).name}:{r.line}": r.split for r in self.rows}})
         atomic_write_json(self.run_dir / "audit.json", report.model_dump())
