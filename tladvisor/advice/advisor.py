@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any, Optional
 
 from tladvisor.advice import band_model
+from tladvisor.advice.acceptance import build_acceptance
 from tladvisor.advice.brief import ProjectBrief
 from tladvisor.schemas import FINE_TUNING_STAGES
 from tladvisor.advice.catalogue import Backbone, candidates_for, get_backbone
@@ -46,6 +47,20 @@ def derive_facts(brief: ProjectBrief) -> dict[str, Any]:
     complexity = brief.task_complexity or ("complex" if (brief.classes or 0) > 10 else "simple")
     latency_ok = brief.latency_ms is not None and brief.latency_ms <= 50
     commercial_effective = brief.commercial is not False
+    small = brief.smallest_class
+    imbalanced = brief.imbalanced
+    noun = {"image": "images", "text": "examples", "tabular": "rows"}.get(modality, "examples")
+    # an imbalanced project is planned, banded and forecast on its smallest class: that is where errors come from
+    per_class = small[1] if imbalanced and small else brief.per_class
+    if imbalanced and small:
+        volume_text = f"{brief.total or 0:,} labelled {noun}, but only {small[1]:,} of '{small[0]}', the smallest class"
+        per_class_text = f"{small[1]:,} in the smallest class"
+    else:
+        volume_text = f"{brief.per_class or 0:,} labelled {noun} per class"
+        per_class_text = f"{brief.per_class or 0:,}/class"
+    counts = brief.complete_counts or {}
+    major = max(counts, key=lambda k: counts[k]) if counts else "the largest class"
+    share = brief.majority_share
     return {
         "task": brief.task,
         "modality": modality,
@@ -55,7 +70,16 @@ def derive_facts(brief: ProjectBrief) -> dict[str, Any]:
         "domain_tags_text": ", ".join(domain_tags) or "general data",
         "has_domain_tags": brief.domain != "general" and bool(domain_tags),
         "classes": brief.classes,
-        "per_class": brief.per_class,
+        "per_class": per_class,
+        "per_class_mean": brief.per_class,
+        "per_class_text": per_class_text,
+        "volume_text": volume_text,
+        "imbalanced": imbalanced,
+        "smallest_class": small[1] if small else None,
+        "rare_name": small[0] if small else "the rare class",
+        "major_name": major,
+        "majority_pct": f"{share * 100:.1f}" if share else "?",
+        "priority": brief.priority[0],
         "total": brief.total,
         "complexity": complexity,
         "label_quality": brief.label_quality,
@@ -198,6 +222,8 @@ def _band(book: RuleBook, facts: dict[str, Any], outcome: RuleOutcome) -> Option
         shift = outcome.band_shift_uncovered
         return round(min(0.98, max(0.01, lo + shift)), 3), round(min(0.998, max(0.02, hi + shift)), 3)
     spec = _band_spec(book, facts)
+    if spec and spec.get("metric", "accuracy") != outcome.state.get("metric", spec.get("metric", "accuracy")):
+        return None  # the anchors measure another metric (accuracy anchors say nothing about mAP)
     volume = facts.get(spec["volume"]) if spec else None
     if not volume:
         return None
@@ -260,6 +286,7 @@ def _forecast(brief: ProjectBrief, book: RuleBook, k: int) -> Forecast:
     scaled = brief.model_copy(update={
         "per_class": brief.per_class * k if brief.per_class else None,
         "total": brief.total * k if brief.total else None,
+        "class_counts": {c: n * k for c, n in brief.class_counts.items()} if brief.class_counts else None,
     })
     facts = derive_facts(scaled)
     outcome = apply_rules(list(book.rules), facts, _derive_from_state)
@@ -312,6 +339,9 @@ def advise(brief: ProjectBrief, measured_ranking: Optional[list[tuple[str, float
         "test_pct": f"{table.get('defaults', {}).get('test_fraction', 0.2) * 100:.0f}",
         "backbone_name": primary.name,
     }
+    test_share = table.get("defaults", {}).get("test_fraction", 0.2)
+    rare_in_test = max(1, int((facts.get("smallest_class") or 0) * test_share))
+    context.update(rare_in_test=rare_in_test, rare_step=f"{100 / rare_in_test:.0f}")
     fired = [FiredRule(id=r.id, title=r.title, why=fill(r.because, context)) for r in outcome.fired]
     plan = [Stage(**s) for s in outcome.state.get("plan", [])]
     gaps = [fill(t, context) for t in outcome.data_gaps]
@@ -330,6 +360,7 @@ def advise(brief: ProjectBrief, measured_ranking: Optional[list[tuple[str, float
         risks=[fill(t, context) for t in outcome.risks],
         notes=[fill(t, context) for t in outcome.notes],
         licence=_licence_verdict(brief, primary, rejected),
+        acceptance=build_acceptance(brief, metric, test_fraction=test_share),
         fired_rules=fired,
     )
     # messages and estimate read the finished recommendation, so their numbers are the summary's numbers

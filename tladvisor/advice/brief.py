@@ -1,6 +1,7 @@
 """`ProjectBrief`: what the scoping conversation (or the CLI) gathers about a project."""
 from __future__ import annotations
 
+import re
 from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -71,6 +72,14 @@ class ProjectBrief(BaseModel):
     preferred_backbones: list[str] = Field(default_factory=list, description="Catalogue ids the client asked about.")
     project_name: Optional[str] = Field(None, max_length=200)
     problem: Optional[str] = Field(None, max_length=1000, description="The problem in the client's own words.")
+    class_counts: Optional[dict[str, int]] = Field(
+        None, description="Labelled examples per named class, as the client gave them ({'defect': 40, 'ok': 3000}); "
+                          "may name only some classes (e.g. only the smallest).")
+    error_priority: Optional[str] = Field(
+        None, description="Which mistake costs more: 'recall:<class>' (never miss one), 'precision:<class>' (few "
+                          "false alarms) or 'balanced'. None = not stated.")
+    target: Optional[float] = Field(None, gt=0, le=1, description="The client's own bar in the acceptance metric "
+                                                                  "(0.95 = 'catch 95% of defects').")
     difficulty: Optional[Literal["obvious", "subtle", "expert"]] = Field(
         None, description="How hard the classes are to tell apart: obvious (a newcomer can after a short "
                           "explanation), subtle (needs a trained eye or close reading), expert (experts sometimes "
@@ -114,8 +123,54 @@ class ProjectBrief(BaseModel):
     def _known_backbones(cls, value: list[str]) -> list[str]:
         return [get_backbone(v).id for v in value]  # raises a clear "unknown backbone" error
 
+    @field_validator("class_counts", mode="before")
+    @classmethod
+    def _clean_counts(cls, value: object) -> object:
+        if not value:
+            return None
+        if isinstance(value, dict):
+            out: dict[str, int] = {}
+            for name, count in value.items():
+                key = re.sub(r"\s+", " ", str(name)).strip()[:60] or "class"
+                out[key] = count  # type: ignore[assignment]
+            return out
+        return value
+
+    @field_validator("class_counts")
+    @classmethod
+    def _positive_counts(cls, value: Optional[dict[str, int]]) -> Optional[dict[str, int]]:
+        if value and any(v < 1 for v in value.values()):
+            raise ValueError("every class count must be at least 1")
+        return value
+
+    @field_validator("error_priority", mode="before")
+    @classmethod
+    def _normalise_priority(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip().lower()
+        if text in ("balanced", "both", "equal"):
+            return "balanced"
+        kind, _, name = text.partition(":")
+        if kind not in ("recall", "precision"):
+            raise ValueError("error_priority: use 'recall:<class>', 'precision:<class>' or 'balanced'")
+        return f"{kind}:{name.strip()}" if name.strip() else kind
+        
     @model_validator(mode="after")
     def _consistent_volume(self) -> "ProjectBrief":
+        counts = self.class_counts
+        if counts:
+            if self.classes is None and len(counts) >= 2:
+                object.__setattr__(self, "classes", len(counts))
+            named = sum(counts.values())
+            if self.classes and len(counts) == self.classes - 1 and self.total and self.total > named:
+                # "20k customers, 12% churned": the one class not named holds the rest
+                object.__setattr__(self, "class_counts", {**counts, "other": self.total - named})
+            elif self.classes and len(counts) == self.classes and self.total is None:
+                object.__setattr__(self, "total", named)
+            if self.classes and len(self.class_counts or {}) == self.classes:
+                object.__setattr__(self, "total", sum((self.class_counts or {}).values()))
+                object.__setattr__(self, "per_class", max(1, self.total // self.classes))
         if self.task == "ner":  # NER volume is counted in documents, not per entity type
             if self.total is None and self.per_class is not None:  # "400 per entity type": about that many each
                 object.__setattr__(self, "total", self.per_class * (self.classes or 1))
@@ -129,6 +184,53 @@ class ProjectBrief(BaseModel):
     @property
     def modality(self) -> str:
         return MODALITY_OF_TASK[self.task]
+
+    @property
+    def complete_counts(self) -> Optional[dict[str, int]]:
+        """Every class's count, when the client gave them all (else None)."""
+        counts = self.class_counts
+        return counts if counts and self.classes and len(counts) == self.classes else None
+
+    @property
+    def smallest_class(self) -> Optional[tuple[str, int]]:
+        """(name, count) of the smallest class the client named, or None."""
+        if not self.class_counts:
+            return None
+        name = min(self.class_counts, key=lambda k: self.class_counts[k])  # type: ignore[index]
+        return name, self.class_counts[name]
+
+    @property
+    def majority_share(self) -> Optional[float]:
+        """The share of the largest class (what 'always answer the majority' scores), when the counts say it;
+        1/classes for a brief without counts (the balanced assumption)."""
+        full = self.complete_counts
+        if full:
+            return max(full.values()) / sum(full.values())
+        if self.class_counts and self.total and self.classes:
+            named = sum(self.class_counts.values())
+            rest = (self.total - named) / max(1, self.classes - len(self.class_counts))
+            return max([*self.class_counts.values(), rest]) / self.total
+        return 1 / self.classes if self.classes else None
+
+    @property
+    def imbalanced(self) -> bool:
+        """The largest class has at least 3x the smallest one's examples (or one class is under 20% of two)."""
+        small = self.smallest_class
+        if small is None or not self.classes:
+            return False
+        share = self.majority_share or 0
+        if self.classes == 2:
+            return share >= 0.75
+        biggest = share * (self.total or 0)
+        return biggest >= 3 * small[1]
+
+    @property
+    def priority(self) -> tuple[str, Optional[str]]:
+        """('recall' | 'precision' | 'balanced' | 'unknown', the class it is about or None)."""
+        if not self.error_priority:
+            return "unknown", None
+        kind, _, name = self.error_priority.partition(":")
+        return kind, name or None
 
     def missing_for_advice(self) -> list[str]:
         """Fields `advise` still needs, each with why (empty when the brief is complete enough)."""

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from tladvisor.advice.catalogue import get_backbone
 from tladvisor.advice.hardware import AMX, AVX512_BF16, DESCRIPTIONS, cpu_kind
 from tladvisor.advice.knowledge import load_yaml
-from tladvisor.schemas import FINE_TUNING_STAGES
+from tladvisor.schemas import FINE_TUNING_STAGES, TASK_KINDS
 
 if TYPE_CHECKING:  # the Recommendation holds Estimates, so only the type is imported here
     from tladvisor.advice.recommendation import Recommendation
@@ -306,6 +306,10 @@ def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: Op
     if rec.modality not in _MODALITIES:
         est.notes.append("Gradient boosting on tables trains in seconds to minutes on a CPU; no throughput table "
                          "is needed for it.")
+        return est
+    if brief.task not in TASK_KINDS:
+        est.notes.append("Training time for this task is not measured yet: this tool scopes it but does not train "
+                         "it, so the time is estimated after a first run on your data.")
         return est
     if examples <= 0:
         est.notes.append("The data volume is not known yet.")

@@ -98,6 +98,20 @@ def band_text(band: Optional[tuple[float, float]]) -> str:
     return f"{band[0] * 100:.0f}-{hi}%"
 
 
+class Acceptance(BaseModel):
+    """How success is judged: the metric that fits the task and its balance, the trivial baseline it must beat,
+    the test set's size, and a bar only where one is known (the client's own need; else agreed after the sample
+    check). Never a bar drawn from the band's floor, never an accuracy at or below the majority share."""
+
+    metric: str
+    threshold: Optional[float] = None
+    baseline: Optional[float] = Field(None, description="accuracy of always answering the largest class")
+    baseline_text: str = ""
+    test_size: Optional[int] = None
+    rare_in_test: Optional[int] = Field(None, description="examples of the smallest class in that test set")
+    why: str = ""
+
+
 class LicenceVerdict(BaseModel):
     """Can the primary backbone be used for this project?"""
 
@@ -139,6 +153,7 @@ class Recommendation(BaseModel):
     risks: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     licence: LicenceVerdict
+    acceptance: Optional[Acceptance] = None
     fired_rules: list[FiredRule]
     messages: list[ClientMessage] = Field(default_factory=list)
     estimate: dict[str, Estimate] = Field(default_factory=dict,

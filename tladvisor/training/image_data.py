@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from tladvisor.training.errors import DataError
+from tladvisor.training.spreadsheets import NOT_READ, SPREADSHEET_EXTENSIONS
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 MAX_IMAGE_PIXELS = 64_000_000  # decompression-bomb guard (8k x 8k); PIL raises above 2x this
@@ -22,7 +23,7 @@ MAX_ZIP_RATIO = 100  # uncompressed / compressed, for the whole archive (images 
 ZIP_RATIO_FREE_BYTES = 16 * 1024**2  # below this much uncompressed data the ratio does not matter
 MAX_ENTRY_RATIO = 200  # one entry over 1 MiB expanding more than this is a bomb on its own
 SPLIT_NAMES = ("train", "val", "test")
-SPREADSHEETS = {".xlsx", ".xls", ".xlsm", ".ods", ".numbers", ".parquet", ".feather"}
+SPREADSHEETS = {*SPREADSHEET_EXTENSIONS, *NOT_READ, ".parquet", ".feather"}  # table files, never images
 
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is reported, never silently half-read

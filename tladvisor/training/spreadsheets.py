@@ -138,20 +138,19 @@ def _read(ws: Any, max_rows: Optional[int]) -> Optional[Sheet]:
     """The header (first row with a value) and the rows below it; None for a chart sheet."""
     if not hasattr(ws, "iter_rows"):
         return None
-    header: Optional[list[str]] = None
     sheet = Sheet(ws.title, [])
     ws.reset_dimensions()  # some writers record a wrong used range (A1:A1); read every stored row instead
     for number, values in enumerate(ws.iter_rows(values_only=True), 1):
-        cells = [cell_text(v).strip() if header is None else cell_text(v) for v in values]
+        cells = [cell_text(v) for v in values]
         if not any(c.strip() for c in cells):
             continue  # blank rows above the header or between records
-        if header is None:
-            while cells and not cells[-1]:
-                cells.pop()  # a formatted but empty column at the right
-            header = cells
-            sheet.header = header
+        if not sheet.header:  # the first row with a value: names stripped, empty columns at the right dropped
+            sheet.header = [c.strip() for c in cells]
+            while sheet.header and not sheet.header[-1]:
+                sheet.header.pop()
             continue
-        sheet.rows.append((number, (cells + [""] * len(header))[:len(header)]))
+        width = len(sheet.header)
+        sheet.rows.append((number, (cells + [""] * width)[:width]))
         if max_rows and len(sheet.rows) >= max_rows:
             break
     return sheet

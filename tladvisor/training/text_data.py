@@ -19,7 +19,7 @@ from tladvisor.training.audit_markdown import finding_sections
 
 from tladvisor.training.errors import DataError
 from tladvisor.training.labels import case_collisions, normalise_label
-from tladvisor.training.spreadsheets import NOT_READ, SPREADSHEET_EXTENSIONS, read_sheet
+from tladvisor.training.spreadsheets import is_spreadsheet, read_sheet
 from tladvisor.training.text_encoding import decode_file_bytes
 
 TEXT_EXTENSIONS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".jsonl": None, ".ndjson": None, ".json": None}
@@ -144,13 +144,13 @@ def read_labelled_texts(source: str | Path, text_col: str = "text", label_col: s
     if not path.is_file():
         raise DataError(f"{path.name}: no such file")
     ext = path.suffix.lower()
-    if ext not in TEXT_EXTENSIONS and ext not in SPREADSHEET_EXTENSIONS and ext not in NOT_READ:
+    if ext not in TEXT_EXTENSIONS and not is_spreadsheet(path):
         raise DataError(f"{path.name}: expected a .csv, .tsv, .jsonl, .json or .xlsx file of labelled texts")
     if path.stat().st_size > MAX_TEXT_FILE_BYTES:
         raise DataError(f"{path.name}: {path.stat().st_size / 1e9:.1f} GB is over the 1 GB limit for a text file")
     name = path.name
     read_notes: list[str] = []
-    if ext in SPREADSHEET_EXTENSIONS or ext in NOT_READ:
+    if is_spreadsheet(path):
         sheet = read_sheet(path, wanted=(text_col, label_col))
         dupes = _duplicate_columns(sheet.header)
         if dupes:
