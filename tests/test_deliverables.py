@@ -16,6 +16,7 @@ from tladvisor.advice.advisor import advise, checked_rules
 from tladvisor.advice.brief import TASKS, ProjectBrief
 from tladvisor.advice.catalogue import candidates_for, load_catalogue
 from tladvisor.advice.client_page import client_page_markdown
+from tladvisor.advice.phrasing import per_thousand
 from tladvisor.advice.summary import scoping_summary_markdown, technical_appendix_markdown
 from tladvisor.reporting.deliverables import scoping_summary_pdf
 
@@ -89,9 +90,11 @@ def test_every_client_text_over_the_brief_grid(task):
         # errors per 1,000 follow from the band
         if rec.expectation.band:
             lo, hi = rec.expectation.band
-            few, many = (int(round((1 - x) * 1000 / 10)) * 10 for x in (hi, lo))
+            few, many = (per_thousand(1 - x) for x in (hi, lo))
             assert f"{few} and {many} of every 1,000" in page or f"{few} to {many} of every 1,000" in page, case
-            assert f"at least **{lo * 100:.0f}%**" in page, case
+            assert few > 0 or hi >= 0.9995, case  # a non-zero error rate is never printed as 0
+        # no pass mark drawn from the band's floor: before data it is agreed after the sample check
+        assert "at least **" not in page and "**Pass mark:** agreed with you after the sample check" in page, case
         # what more data buys never repeats a band
         forecast_bands = BAND.findall(rec.messages[-1].text)
         assert len(forecast_bands) == len(set(forecast_bands)), (case, rec.messages[-1].text)
@@ -127,11 +130,15 @@ def test_defects_found_in_the_old_messages_are_gone():
         assert phrase not in joined, phrase
 
 
-def test_problem_in_the_clients_words_is_quoted_and_escaped():
+def test_call_notes_stay_off_the_client_page_and_are_escaped_in_the_appendix():
+    """The call's notes are often the salesperson's ("New lead: ..."): never quoted to the client as theirs."""
     brief = ProjectBrief(task="image-classification", classes=2, per_class=40, domain="manufacturing",
-                         problem="Spot cracked <b>welds</b> on line 3 before they ship | fast")
-    page = client_page_markdown(advise(brief))
-    assert "In your words: “Spot cracked &lt;b&gt;welds&lt;/b&gt; on line 3 before they ship \\| fast”" in page
+                         problem="New lead: spot cracked <b>welds</b> on line 3 before they ship | fast")
+    rec = advise(brief)
+    page = client_page_markdown(rec)
+    assert "New lead" not in page and "In your words" not in page
+    assert "“New lead: spot cracked &lt;b&gt;welds&lt;/b&gt; on line 3 before they ship \\| fast”" in \
+        technical_appendix_markdown(rec)
 
 
 @pytest.mark.parametrize("brief", [
@@ -163,8 +170,9 @@ def test_cli_writes_pdf_and_markdown(tmp_path):
     assert len(reader.pages) >= 2 and "What we need from you" in reader.pages[0].extract_text()
     text = md.read_text(encoding="utf-8")
     assert "## What we need from you" in text and "## Backbones side by side" in text
-    assert re.search(r"Training the full plan takes at most \*\*about \d+ minutes\*\* of compute on a CPU, about "
-                     r"\d+\.\d\d at 0\.5 per hour", text), text.split("## Time and cost")[1][:300]
+    assert re.search(r"About \*\*\d+-\d+ working days\*\* from receiving the data", text)
+    assert re.search(r"The training itself takes at most \*\*about \d+ minutes\*\* of compute on a CPU, about "
+                     r"USD \d+\.\d\d at USD 0\.50 per hour", text), text.split("## Time and cost")[1][:300]
     bad = subprocess.run([sys.executable, "-m", "tladvisor", *args, "--out", str(tmp_path / "s.docx")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and ".md, .html or .pdf" in bad.stderr
@@ -221,3 +229,35 @@ def test_measured_messages_over_outcomes(tmp_path):
         assert f"{accuracy:.1%}" in text
         bands = BAND.findall(text)
         assert len(bands) == len(set(bands)), text
+
+
+# imbalanced projects: counts per class over every classification task, with and without a stated priority
+IMBALANCED = list(itertools.product(
+    ("image-classification", "text-classification", "sentiment", "tabular-classification"),
+    ({"ok": 3000, "defect": 40}, {"ok": 5000, "cracked": 60, "chipped": 25}, {"no": 17600, "churned": 2400},
+     {"a": 900, "b": 300, "c": 150, "d": 90, "e": 40}, {"good": 95, "bad": 5}),
+    (None, "recall:defect", "precision", "balanced"), (True, None)))
+
+
+@pytest.mark.parametrize("task", sorted({t for t, *_ in IMBALANCED}))
+def test_imbalanced_briefs_never_promise_accuracy_at_or_below_the_majority_share(task):
+    """A model that always answers 'ok' scores the majority share: no client text may hold that up as success."""
+    for t, counts, priority, commercial in IMBALANCED:
+        if t != task:
+            continue
+        brief = ProjectBrief(task=t, class_counts=counts, error_priority=priority, commercial=commercial,
+                             domain="manufacturing")
+        rec = advise(brief)
+        share = max(counts.values()) / sum(counts.values())
+        case = f"{t} {counts} {priority}"
+        assert brief.imbalanced and rec.acceptance is not None, case
+        assert rec.acceptance.metric.split(",")[0].strip() != "accuracy", case
+        assert rec.expectation.metric != "accuracy", case
+        assert rec.acceptance.threshold is None or rec.acceptance.metric != "accuracy", case
+        assert f"{share:.1%}" in rec.acceptance.baseline_text, case  # the trivial baseline is stated
+        page = client_page_markdown(rec)
+        client_text = _plain(" ".join([page] + [m.text for m in rec.messages]))
+        for m in re.finditer(r"(\d{1,2}(?:\.\d)?)(?:-\d{2,3}(?:\.\d)?)?%\s+accuracy", client_text):
+            assert float(m.group(1)) / 100 > share, (case, m.group(0))
+        assert not _prose_defects(_plain(page)), (case, _prose_defects(_plain(page)))
+        assert "per class (" not in page.split("## The problem")[1].split("##")[0], case  # no misleading average

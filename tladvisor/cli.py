@@ -61,6 +61,8 @@ def _brief_from_args(args: argparse.Namespace) -> Any:
 
 def render_text(rec: Any) -> str:
     """The recommendation, readable in a terminal."""
+    from tladvisor.advice.estimate import money
+
     out = [f"Backbone:  {rec.primary.name} [{rec.primary.id}] - {rec.primary.why}"]
     for alt in rec.alternatives:
         out.append(f"  alt:     {alt.name} [{alt.id}] - {alt.why}")
@@ -88,7 +90,8 @@ def render_text(rec: Any) -> str:
     if est is not None and est.seconds is not None:
         out.append(f"Training time ({est.compute.replace('_', ' ')}): {est.text} at most ("
                    + "; ".join(f"{s.strategy} {s.seconds:.0f} s" for s in est.stages) + ")"
-                   + (f", cost {est.cost:.2f} at {est.price_per_hour:g}/h" if est.cost is not None else ""))
+                   + (f", cost {money(est.cost, est.currency)} at {est.price_per_hour:g} {est.currency}/h"
+                      if est.cost is not None else ""))
     out.append(f"Licence: {rec.licence.status.upper()} - {rec.licence.text}")
     out.append("Why (rules fired):")
     out += [f"  {r.id}: {r.why}" for r in rec.fired_rules]

@@ -7,6 +7,8 @@ from typing import Any, Optional
 
 from tladvisor.advice import band_model
 from tladvisor.advice.acceptance import build_acceptance
+from tladvisor.advice.licences import obligations
+from tladvisor.advice.timeline import project_timeline
 from tladvisor.advice.brief import ProjectBrief
 from tladvisor.schemas import FINE_TUNING_STAGES
 from tladvisor.advice.catalogue import Backbone, candidates_for, get_backbone
@@ -303,18 +305,21 @@ def _licence_verdict(brief: ProjectBrief, primary: BackboneChoice, rejected: lis
                               "commercial use as well.")
     status = "warning" if brief.commercial is None else "ok"
     lead = "Commercial use not stated (assumed). " if brief.commercial is None else ""
+    terms = obligations(primary.licence)
+    asks = f" Its terms: {terms}." if terms else ""
     return LicenceVerdict(status=status, text=f"{lead}{primary.name} is licensed {primary.licence}, which allows "
-                          f"commercial use.{rejected_text}")
+                          f"commercial use.{asks}{rejected_text}")
 
 
 def advise(brief: ProjectBrief, measured_ranking: Optional[list[tuple[str, float]]] = None,
-           price_per_hour: Optional[float] = None) -> Recommendation:
+           price_per_hour: Optional[float] = None, currency: Optional[str] = None) -> Recommendation:
     """The recommendation for a brief: backbone + alternatives, staged plan, hyper-parameters, expectations,
     gaps, risks, licence verdict, fired rules with rationale, and the client messages.
 
     `measured_ranking`: (backbone id, k-NN accuracy) best first, from `tladvisor rank` on the client's data;
     the primary choice takes it into account (licences and the client's own requests still come first).
-    `price_per_hour`: compute price for the cost estimate (default: `TLADVISOR_PRICE_PER_HOUR`, else no cost)."""
+    `price_per_hour`: compute price for the cost estimate (default: `TLADVISOR_PRICE_PER_HOUR`, else no cost),
+    in `currency` (default: `TLADVISOR_CURRENCY`, else USD)."""
     missing = brief.missing_for_advice()
     if missing:
         raise BriefIncompleteError("brief is missing: " + "; ".join(missing))
@@ -361,9 +366,11 @@ def advise(brief: ProjectBrief, measured_ranking: Optional[list[tuple[str, float
         notes=[fill(t, context) for t in outcome.notes],
         licence=_licence_verdict(brief, primary, rejected),
         acceptance=build_acceptance(brief, metric, test_fraction=test_share),
+        timeline=project_timeline(facts),
         fired_rules=fired,
     )
     # messages and estimate read the finished recommendation, so their numbers are the summary's numbers
-    rec.estimate = estimates(rec, price_per_hour=price_per_hour if price_per_hour is not None else env_price())
+    rec.estimate = estimates(rec, price_per_hour=price_per_hour if price_per_hour is not None else env_price(),
+                             currency_code=currency)
     rec.messages = recommendation_messages(rec)
     return rec

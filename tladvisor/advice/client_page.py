@@ -50,6 +50,11 @@ def needs(rec: Recommendation) -> list[str]:
     kind = _kind(rec)
     unit = "class" if kind != "ner" else "kind of name"
     decision = _DECISION.get(kind, "which mistake costs more (for example a missed defect or a false alarm)")
+    priority, _ = rec.brief.priority
+    if priority == "recall":
+        decision = "how many false alarms you can accept while we find as many of the rare cases as possible"
+    elif priority == "precision":
+        decision = "how many of the rare cases you can afford to miss while alarms stay reliable"
     return [
         f"**Data:** {_DATA_NEEDED[kind]}.",
         f"**Labels:** a one-line definition of each {unit} with one clear example, and who labelled the data.",
@@ -60,29 +65,28 @@ def needs(rec: Recommendation) -> list[str]:
 
 
 def acceptance(rec: Recommendation) -> list[str]:
-    """Acceptance criteria: metric, test set, threshold."""
-    b, band = rec.brief, rec.expectation.band
+    """Acceptance criteria: the metric, the baseline it must beat, the test set, the bar (from the
+    recommendation's `acceptance`: never the band's floor, never an accuracy at or below the majority share)."""
+    acc = rec.acceptance
     share = test_fraction()
-    total = b.total or ((b.per_class or 0) * (b.classes or 0))
-    size = f" (about {int(total * share):,} {phrasing.items(rec)})" if total else ""
-    if rec.brief.task == "ner":
-        metric = ("**Metric:** entity F1: a name counts as found only when its kind and both its boundaries are "
-                  "right; we also report it for each kind of name.")
-    elif rec.modality == "tabular":
-        metric = ("**Metric:** accuracy and macro-F1 (the average over outcomes, so a rare outcome counts as much "
-                  "as a common one), with how well each outcome is found.")
+    if acc is None:
+        return []
+    size = f" (about {acc.test_size:,} {phrasing.items(rec)})" if acc.test_size else ""
+    lines = [f"**Metric:** {md(acc.metric)}. {acc.why}"]
+    if acc.baseline_text:
+        lines.append(f"**Baseline to beat:** {md(acc.baseline_text)}")
+    rare = (f" It would hold only about {acc.rare_in_test:,} examples of the smallest class, so each one found or "
+            "missed moves the measured result visibly." if acc.rare_in_test is not None and acc.rare_in_test < 50
+            else "")
+    lines.append(f"**Test set:** {share:.0%} of your labelled data{size}, chosen at random with every class "
+                 f"represented, set aside before training and never used to tune.{rare}")
+    if acc.threshold is not None:
+        lines.append(f"**Pass mark:** {acc.threshold * 100:.0f}% in that metric, the need you stated; the sample "
+                     "check shows early whether the data supports it.")
     else:
-        metric = ("**Metric:** accuracy, with macro-F1 and how well each class is found, so a rare class cannot "
-                  "hide behind the average.")
-    test = (f"**Test set:** {share:.0%} of your labelled data{size}, chosen at random with every class "
-            "represented, set aside before training and never used to tune.")
-    if band is not None:
-        threshold = (f"**Threshold:** at least **{band[0] * 100:.0f}%** on that test set, the lower end of the "
-                     "expected range, unless the measured sample sets a different bar first.")
-    else:
-        threshold = ("**Threshold:** agreed after the first measured run on your data, which shows what the data "
-                     "supports.")
-    return [metric, test, threshold]
+        lines.append("**Pass mark:** agreed with you after the sample check, when a first measurement on your data "
+                     "shows what it supports; tell us the score you need and we check it against that measurement.")
+    return lines
 
 
 def client_page_markdown(rec: Recommendation) -> str:

@@ -67,6 +67,7 @@ class Estimate(BaseModel):
     basis: str = ""
     cost: Optional[float] = None
     price_per_hour: Optional[float] = None
+    currency: str = "USD"
     notes: list[str] = Field(default_factory=list)
 
     @property
@@ -88,6 +89,17 @@ def price_per_hour() -> Optional[float]:
     except ValueError:
         return None
     return value if value is not None and value >= 0 else None
+
+
+def currency() -> str:
+    """The currency prices are given in (`TLADVISOR_CURRENCY`, default USD)."""
+    code = os.environ.get("TLADVISOR_CURRENCY", "").strip().upper()
+    return code if code.isalpha() and 2 <= len(code) <= 4 else "USD"
+
+
+def money(amount: float, code: str) -> str:
+    """'USD 0.42', 'EUR 12.00'."""
+    return f"{code} {amount:,.2f}"
 
 
 def duration_text(seconds: float) -> str:
@@ -361,6 +373,10 @@ def estimate(rec: "Recommendation", compute: Optional[str] = None, precision: Op
 
 
 def estimates(rec: "Recommendation", precision: Optional[str] = None,
-              price_per_hour: Optional[float] = None) -> dict[str, Estimate]:
-    """The plan's estimate on every compute kind (cpu, single_gpu, multi_gpu), keyed by kind."""
-    return {kind: estimate(rec, kind, precision, price_per_hour) for kind in COMPUTE_KINDS}
+              price_per_hour: Optional[float] = None, currency_code: Optional[str] = None) -> dict[str, Estimate]:
+    """The plan's estimate on every compute kind (cpu, single_gpu, multi_gpu), keyed by kind; a cost is in
+    `currency_code` (default: `TLADVISOR_CURRENCY`, else USD)."""
+    out = {kind: estimate(rec, kind, precision, price_per_hour) for kind in COMPUTE_KINDS}
+    for est in out.values():
+        est.currency = currency_code or currency()
+    return out

@@ -49,6 +49,13 @@ def data_phrase(rec: "Recommendation") -> str:
     b = rec.brief
     if b.task == "ner":
         return f"{b.total:,} annotated documents" if b.total else "annotated documents"
+    counts = b.complete_counts
+    if counts and b.imbalanced:
+        parts = ", ".join(f"{n:,} '{md(c)}'" for c, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        return f"{b.total:,} labelled {items(rec)} ({parts})"
+    small = b.smallest_class
+    if small and b.imbalanced and b.total:
+        return f"{b.total:,} labelled {items(rec)}, the smallest class with only {small[1]:,}"
     if b.per_class and b.classes:
         return f"{b.per_class:,} labelled {items(rec)} per class ({b.total:,} in total)"
     return f"{b.total:,} labelled {items(rec)}" if b.total else f"labelled {items(rec)}"
@@ -71,8 +78,8 @@ def problem_text(rec: "Recommendation") -> str:
         "tabular-classification": f"predicts one of {k} outcomes for each row of a table{where} from its other columns",
         "tabular-regression": f"predicts a number for each row of a table{where} from its other columns",
     }[b.task]
-    words = f" In your words: “{md(b.problem, limit=600)}”" if b.problem else ""
-    return f"You want a model that {task}{learn}.{words}"
+    # the call's own notes (often the salesperson's words, not the client's) stay in the appendix
+    return f"You want a model that {task}{learn}."
 
 
 def plan_phrase(rec: "Recommendation") -> str:
@@ -85,8 +92,27 @@ def plan_phrase(rec: "Recommendation") -> str:
     return f"first, {steps[0]}; then, only where it pays on your data, " + "; then ".join(steps[1:])
 
 
-def _round10(x: float) -> int:
-    return int(round(x / 10.0) * 10)
+def per_thousand(rate: float) -> int:
+    """An error rate per 1,000, rounded to tens above 20 and never to 0 when it is not 0 (0.3% -> 3, not 0)."""
+    value = rate * 1000
+    if value >= 20:
+        return int(round(value / 10.0) * 10)
+    return max(1, int(round(value))) if value > 0 else 0
+
+
+def metric_words(rec: "Recommendation") -> str:
+    """The expected metric in words a client follows."""
+    metric = rec.expectation.metric
+    if rec.brief.task == "ner":
+        return "entity F1"
+    if metric == "recall of the rare class":
+        from tladvisor.advice.acceptance import priority_class
+
+        rare = md(priority_class(rec.brief) or "rare")
+        return f"recall of '{rare}' (the share of '{rare}' cases found)"
+    if metric == "balanced accuracy":
+        return "balanced accuracy (the average, over classes, of the share of each class found)"
+    return metric
 
 
 def errors_text(rec: "Recommendation") -> str:
@@ -94,11 +120,22 @@ def errors_text(rec: "Recommendation") -> str:
     band = rec.expectation.band
     if band is None:
         return ""
-    few, many = _round10((1 - band[1]) * 1000), _round10((1 - band[0]) * 1000)
+    few, many = per_thousand(1 - band[1]), per_thousand(1 - band[0])
     what = scored_items(rec)
     if rec.brief.task == "ner":
         return (f"Roughly {few} to {many} of every 1,000 {what} would be missed or marked wrongly (the score "
                 "weighs misses and false marks equally).")
+    if rec.expectation.metric == "recall of the rare class":
+        from tladvisor.advice.acceptance import priority_class
+
+        rare = md(priority_class(rec.brief) or "rare")
+        lo, hi = round(band[0] * 100), int(band[1] * 100)  # 99.5% finds 99 of 100, never "100 of 100"
+        return (f"That means finding between {lo} and {hi} of every 100 '{rare}' cases while about as large a share "
+                f"of the other {what} is flagged for a second look; a lower threshold finds more '{rare}' cases at "
+                "the price of more false alarms, and we set it with you.")
+    if rec.expectation.metric == "balanced accuracy":
+        return (f"That means between {few} and {many} of every 1,000 {what} of a class classified wrongly, on "
+                "average over the classes; the small classes usually miss more, so we report each class.")
     return f"That means between {few} and {many} of every 1,000 {what} classified wrongly."
 
 
@@ -109,11 +146,13 @@ def expectation_sentence(rec: "Recommendation") -> str:
         if rec.modality == "tabular":
             return ("We do not quote a score before measuring: how well a table's columns predict the outcome "
                     "varies too much from one business to the next.")
+        if rec.brief.task in ("object-detection", "image-segmentation"):
+            return (f"We do not quote a {exp.metric} before measuring: it depends on how large and how varied the "
+                    "objects are, which a first training on a sample of your annotated images shows.")
         return "We do not quote a number for this kind of project before measuring on your data."
     domain = f"{md(rec.brief.domain)} " if rec.brief.domain != "general" else ""
-    metric = "entity F1" if rec.brief.task == "ner" else exp.metric
-    return (f"On data like yours we expect **{exp.band_text}** {metric} on a held-out test set of your own "
-            f"{domain}data.")
+    return (f"On data like yours we expect **{exp.band_text}** {metric_words(rec)} on a held-out test set of "
+            f"your own {domain}data.")
 
 
 def growth_sentence(rec: "Recommendation") -> str:
@@ -124,7 +163,9 @@ def growth_sentence(rec: "Recommendation") -> str:
     for f in exp.forecast:
         if f.band is None or last is None or band_text(f.band) == band_text(last):
             break
-        amount = (f"{f.per_class:,} {items(rec)} per class" if f.per_class and b.task != "ner"
+        small = b.smallest_class
+        amount = (f"{small[1] * f.multiplier:,} '{md(small[0])}' examples" if small and b.imbalanced
+                  else f"{f.per_class:,} {items(rec)} per class" if f.per_class and b.task != "ner"
                   else f"{f.total:,} annotated documents" if b.task == "ner" and f.total else f"{f.multiplier}x the data")
         shown.append(f"at {amount} about **{band_text(f.band)}**")
         last = f.band
@@ -149,9 +190,16 @@ def sample_sentence(rec: "Recommendation") -> str:
     if b.task == "ner":
         return ("About 200 annotated sentences would let us run a first training and measure instead of "
                 "estimate.")
+    if b.task in ("object-detection", "image-segmentation"):
+        kind = "boxes" if b.task == "object-detection" else "masks"
+        return (f"About 50 images annotated with {kind} would let us run a first training and measure instead of "
+                "estimate.")
     per = min(30, b.per_class) if b.per_class else 30
-    return (f"A sample of {per} labelled {items(rec)} per class would let us measure a tighter range on a CPU in "
-            "minutes, before any larger commitment.")
+    small = b.smallest_class
+    rare = (f" (every '{md(small[0])}' example you have, if that class has fewer)"
+            if small and b.imbalanced and small[1] < 100 else "")
+    return (f"A sample of about {per} labelled {items(rec)} per class{rare} lets us measure a range a few points "
+            "wide on a CPU the same day, before any larger commitment, and agree the pass mark from it.")
 
 
 def approach_text(rec: "Recommendation") -> str:
@@ -179,23 +227,43 @@ def compute_phrase(kind: str) -> str:
     return {"cpu": "on a CPU", "single_gpu": "on one GPU", "multi_gpu": "on several GPUs"}.get(kind, kind)
 
 
-def time_cost_text(rec: "Recommendation") -> str:
-    """The plan's compute time and cost in one or two sentences, from the recommendation's estimate."""
-    from tladvisor.advice.estimate import duration_text
+def compute_footnote(rec: "Recommendation") -> str:
+    """The compute time (and its cost in a currency, when a price is known) as one sentence; '' when unknown."""
+    from tladvisor.advice.estimate import duration_text, money
 
     est = rec.own_estimate
     if rec.modality == "tabular":
-        return ("Training takes seconds to minutes on an ordinary computer; the compute cost is negligible. "
-                "Most of the effort is in preparing the table and agreeing what counts as the outcome.")
+        return ("The training itself takes seconds to minutes on an ordinary computer; its compute cost is "
+                "negligible.")
     if est is None or est.seconds is None:
-        return "We estimate the compute time once the data volume is known."
+        return ""
     where = compute_phrase(est.compute)
     gpu_note = " (measured on a CPU; a GPU is faster)" if est.compute != "cpu" and "CPU measurement" in est.basis else ""
-    text = f"Training the full plan takes at most **{duration_text(est.seconds)}** of compute {where}{gpu_note}"
+    text = f"The training itself takes at most **{duration_text(est.seconds)}** of compute {where}{gpu_note}"
     if est.cost is not None:
-        text += f", about {est.cost:,.2f} at {est.price_per_hour:g} per hour"
-    text += "; it usually stops sooner, once the score stops improving."
-    return text
+        text += (f", about {money(est.cost, est.currency)} at {money(est.price_per_hour or 0, est.currency)} "
+                 "per hour")
+    return text + "; it usually stops sooner, once the score stops improving."
+
+
+def timeline_text(rec: "Recommendation") -> str:
+    """'About 6-10 working days: data check (1-2 days), ...' from the recommendation's timeline."""
+    from tladvisor.advice.timeline import total_days
+
+    if not rec.timeline:
+        return ""
+    lo, hi = total_days(rec.timeline)
+    span = lambda d: f"{d[0]} day" if d[0] == d[1] == 1 else (f"{d[0]} days" if d[0] == d[1] else f"{d[0]}-{d[1]} days")
+    steps = ", ".join(f"{p.name.lower()} ({span(p.days)})" for p in rec.timeline)
+    why = [w for p in rec.timeline for w in p.why if w]
+    extra = f" It is longer than the simplest projects because {'; and '.join(why)}." if why else ""
+    return f"About **{lo}-{hi} working days** from receiving the data: {steps}.{extra}"
+
+
+def time_cost_text(rec: "Recommendation") -> str:
+    """The project timeline, then the compute time and cost as a footnote."""
+    return " ".join(x for x in (timeline_text(rec), compute_footnote(rec)) if x) or \
+        "We estimate the time once the data volume is known."
 
 
 def headline(rec: "Recommendation") -> str:

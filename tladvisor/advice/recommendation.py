@@ -112,6 +112,16 @@ class Acceptance(BaseModel):
     why: str = ""
 
 
+class Phase(BaseModel):
+    """One phase of the project timeline, in working days."""
+
+    id: str
+    name: str
+    days: tuple[int, int]
+    what: str = ""
+    why: list[str] = Field(default_factory=list)
+
+
 class LicenceVerdict(BaseModel):
     """Can the primary backbone be used for this project?"""
 
@@ -154,6 +164,7 @@ class Recommendation(BaseModel):
     notes: list[str] = Field(default_factory=list)
     licence: LicenceVerdict
     acceptance: Optional[Acceptance] = None
+    timeline: list[Phase] = Field(default_factory=list, description="the project's phases in working days")
     fired_rules: list[FiredRule]
     messages: list[ClientMessage] = Field(default_factory=list)
     estimate: dict[str, Estimate] = Field(default_factory=dict,

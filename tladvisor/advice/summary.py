@@ -37,7 +37,7 @@ def _backbone_table(rec: Recommendation) -> list[str]:
 
 
 def _estimate_table(rec: Recommendation) -> list[str]:
-    from tladvisor.advice.estimate import duration_text
+    from tladvisor.advice.estimate import duration_text, money
 
     rows = ["| compute | stages | total | cost | basis |", "|---|---|---|---|---|"]
     for kind, est in rec.estimate.items():
@@ -46,7 +46,8 @@ def _estimate_table(rec: Recommendation) -> list[str]:
             continue
         stages = "; ".join(f"{s.strategy} {duration_text(s.seconds)}" + (f" (≤{s.epochs} epochs)" if s.epochs else "")
                            for s in est.stages)
-        cost = f"{est.cost:,.2f} at {est.price_per_hour:g}/h" if est.cost is not None else "hours x your price"
+        cost = (f"{money(est.cost, est.currency)} at {money(est.price_per_hour or 0, est.currency)}/h"
+                if est.cost is not None else "hours x your price")
         rows.append(f"| {kind.replace('_', ' ')} | {stages} | {est.text} | {cost} | {est.basis} |")
     return rows
 
@@ -76,6 +77,11 @@ def technical_appendix_markdown(rec: Recommendation) -> str:
         f"- **Data:** {volume}; label quality: {b.label_quality.replace('_', ' ')}; "
         f"unlabelled data: {'yes' if b.unlabelled_data else 'no'}",
         f"- **Commercial use:** {commercial} · **constraints:** {', '.join(constraints)}",
+        *([f"- **Class counts:** " + ", ".join(f"{md(c)} {n:,}" for c, n in b.class_counts.items())]
+          if b.class_counts else []),
+        *([f"- **What matters:** {md(b.error_priority)}" + (f" (target {b.target:.0%})" if b.target else "")]
+          if b.error_priority else []),
+        *([f"- **Notes from the call:** “{md(b.problem, limit=600)}”"] if b.problem else []),
         "",
         "## Backbones side by side",
         "",
@@ -100,6 +106,11 @@ def technical_appendix_markdown(rec: Recommendation) -> str:
             f"LoRA r={hp.lora_r}, alpha={hp.lora_alpha}" if hp.strategy == "lora" else "",
         ] if x)]
     exp = rec.expectation
+    acc = rec.acceptance
+    if acc is not None:
+        lines += ["", "## Acceptance", f"- **Metric:** {md(acc.metric)}",
+                  f"- **Baseline:** {md(acc.baseline_text) or 'n/a'}",
+                  f"- **Bar:** {f'{acc.threshold:.0%} (stated by the client)' if acc.threshold else 'agreed after the sample check'}"]
     lines += ["", "## Expectations", f"- **Expected {exp.metric}:** {exp.band_text} on held-out data"
               + (f" (adjusted by {', '.join(exp.adjustments)})" if exp.adjustments else "") + "."]
     for f in exp.forecast:
@@ -108,9 +119,7 @@ def technical_appendix_markdown(rec: Recommendation) -> str:
     if exp.band is not None and b.per_class and b.task != "ner":
         lines.append(f"- To tighten it: `tladvisor evidence SAMPLE --no-rank --target-per-class {b.per_class}` on ~30 "
                      "labelled examples per class gives the band for this volume and plan in under a minute on a CPU "
-                     "(bench/results/sample_path.md: it held the full run's accuracy on 9 of 9 data sets, median width "
-                     "7 points" + ("; with two classes a 60-example sample forecasts a large project only loosely, "
-                                   "26-34 points wide" if b.classes == 2 else "") + ").")
+                     "(its coverage on public data sets: bench/results/sample_path.md).")
     lines += ["", "## Training time estimate", "", *_estimate_table(rec)]
     notes = rec.own_estimate.notes if rec.own_estimate else []
     if notes:

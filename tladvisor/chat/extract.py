@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from tladvisor.advice.brief import _LANGUAGE_ALIASES
 from tladvisor.advice.domains import domains
+from tladvisor.chat import balance
 from tladvisor.chat.backbone_names import mentions
 from tladvisor.chat.normalise import digits, english_numbers, normalise
 
@@ -89,11 +90,13 @@ class Extraction:
     """Brief fields found in one message; `unsure` lists slots answered with "don't know".
 
     `task_from_items` is True when the task was only inferred from what the data is ("50k unlabelled
-    images"), which must not overwrite a task the user already named; `language` is the message's language.
+    images"), which must not overwrite a task the user already named; `weak` lists other fields only inferred
+    ("porosity vs shrinkage" -> 2 classes, "a PCB maker" -> commercial); `language` is the message's language.
     """
 
     values: dict[str, Any] = field(default_factory=dict)
     unsure: set[str] = field(default_factory=set)
+    weak: set[str] = field(default_factory=set)  # inferred, not stated: never replaces a value already known
     task_from_items: bool = False
     language: str = "en"
 
@@ -170,8 +173,9 @@ def _list_count(items: str) -> int:
     return len(parts)
 
 
-def _volumes(t: str, asked: Optional[str], task: Optional[str]) -> dict[str, int]:
-    """Class count, examples per class and total examples, from numbers next to the words that name them."""
+def _volumes(t: str, asked: Optional[str], task: Optional[str], weak: set[str]) -> dict[str, int]:
+    """Class count, examples per class and total examples, from numbers next to the words that name them;
+    a count only inferred (two named classes) is added to `weak`."""
     out: dict[str, int] = {}
     rest = t.lower()
     # "600 pictures for each of 4 weather conditions"
@@ -205,6 +209,11 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str]) -> dict[str, int
                     rf"(?:\s+[a-z][a-z'-]*){{0,5}}?\s+into\s+{_N}\s+[a-z]", rest)
         if m and _int(m.group(1)) and _int(m.group(1)) < 100000:
             out["classes"] = _int(m.group(1))  # type: ignore[assignment]
+            # "5 defect types plus good tiles": the good class is one more
+            if _search(r"^[^.;]{0,12}\b(?:plus|and|as well as|besides|in addition to)\s+(?:the\s+|one\s+for\s+|a\s+)?"
+                       r"(?:good|ok|okay|normal|defect[- ]free|non[- ]defective|clean|intact|healthy|no[- ]defect|"
+                       r"fine|flawless)\b", rest[m.end():]):
+                out["classes"] += 1
             rest = _cut(rest, m)
     if "total" not in out:
         m = _search(rf"{_N}\s+(?:(?!unlabell?ed\b|raw\b|{_CLASS_WORDS}\b|per\b|each\b)[a-z][a-z'-]*\s+){{0,2}}?"
@@ -222,8 +231,10 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str]) -> dict[str, int
             out["classes"] = sum(w in t for w in _POLARITY)
         elif (_search(r"\b(?:vs\.?|versus)\s", t) or _search(r"\b(yes|true)\s*(?:/|or)\s*(no|false)\b", t)
               or _search(r"\b(\w+) or not \1\b", t) or _search(r"\bas\s+[a-z-]+\s+or\s+[a-z-]+\b", t)
-              or _search(r"\b(ok|good)\s+(?:or|and|vs)\s+(?:not ok|nok|defect\w*|bad)\b", t)):
+              or _search(r"\b(ok|good)\s+(?:or|and|vs)\s+(?:not ok|nok|defect\w*|bad)\b", t)
+              or _search(r"\b(?:into|just|either|only)\s+(?:a\s+)?[a-z-]+\s+(?:or|and|vs)\s+(?:a\s+)?[a-z-]+\b(?!\s*,)", t)):
             out["classes"] = 2
+            weak.add("classes")  # "porosity vs shrinkage" names two classes; it does not recount them
     if "classes" not in out and task == "ner":
         listed = (_search(r"\b(?:entities|entity types|recognition|ner)\b[^:.]{0,40}:\s*([a-z][a-z ,/'-]+?)(?:[.;]|$)", rest)
                   or _search(r"\bwith\s+([a-z]+(?:\s*,\s*[a-z]+)*,?\s+and\s+[a-z]+)\s+entit", rest)
@@ -268,6 +279,19 @@ def _label_quality(t: str, asked: bool) -> Optional[str]:
     if _search(r"\b(noisy|messy|unreliable|crowd[- ]?sourced|many (?:errors|mistakes)|lots of (?:errors|mistakes)|"
                r"poor(?:ly)? label\w*|bad labels|junior|intern|in a hurry|keyword match\w*|weak labels)\b", t):
         return "noisy"
+    agree = _search(r"(\d+(?:\.\d+)?)\s*%\s+(?:inter-?annotator\s+|inter-?rater\s+)?(?:agreement|of the time)|"
+                    r"\bagree\w*\s+(?:on\s+|in\s+)?(\d+(?:\.\d+)?)\s*%", t)
+    if agree and _search(r"\b(?:agree\w*|annotators?|labell?ers?|raters?)\b", t):
+        value = float(agree.group(1) or agree.group(2))
+        return "clean" if value >= 90 else "some_noise" if value >= 75 else "noisy"
+    if _search(r"\b(?:labell?ed|annotated|checked|verified|reviewed|tagged|graded|classified|sorted|marked)\s+"
+               r"(?:\w+\s+)?by\s+(?:their\s+|our\s+|the\s+|its\s+|two\s+|three\s+|several\s+|trained\s+|"
+               r"senior\s+|in-house\s+|qualified\s+|certified\s+|own\s+)*(?:[a-z-]+\s+)?(?:team|teams|staff|"
+               r"experts?|specialists?|pharmacists?|inspectors?|technicians?|engineers?|doctors?|physicians?|"
+               r"nurses?|radiologists?|pathologists?|dermatologists?|lawyers?|paralegals?|agronomists?|analysts?|"
+               r"geologists?|accountants?|auditors?|clinicians?|scientists?|operators?|agents?|professionals?|"
+               r"qa|quality control|quality assurance|welders?|metallurgists?)\b", t):
+        return "clean"
     if _search(r"\b(clean|expert[- ]?(?:labell?ed|checked|annotated|reviewed)|high[- ]quality labels|"
                r"reliable labels|double[- ]checked|verified|carefully|gold|checked|reviewed)\b", t) or \
             _search(r"\b(?:labell?ed|annotated|graded|checked|verified|reviewed)\s+by\s+(?:our\s+|the\s+|two\s+|"
@@ -279,6 +303,13 @@ def _label_quality(t: str, asked: bool) -> Optional[str]:
     return None
 
 
+_BUSINESS = (r"\b(?:an?|the|our|their)\s+(?:[a-z-]+\s+){0,3}(?:maker|makers|manufacturer|manufacturers|company|companies|"
+             r"firm|bank|insurer|insurance company|retailer|supplier|chain|start-?up|operator|provider|producer|"
+             r"plant|factory|brand|e-?commerce \w+|marketplace|telco|carrier|utility|distributor|wholesaler|"
+             r"foundry|mill|refinery|shop|store|agency|law firm|clinic chain|logistics \w+)\b|"
+             r"\b(?:their|our) (?:product|customers|clients|production line|line|shop floor|machines)\b")
+
+
 def _commercial(t: str) -> Optional[bool]:
     # "must not use anything non-commercial" / "nothing should be non-commercial": a commercial project
     if _search(rf"\b{_NEGATOR}\b(?:\s+\w+){{0,4}}\s+non[- ]?commercial", t):
@@ -287,8 +318,9 @@ def _commercial(t: str) -> Optional[bool]:
                r"not (?:for |be |be used )?commercial\w*|no commercial|university project|research project|"
                r"research prototype|internal research|only care about research|not be sold|thesis|phd)\b", t):
         return False
-    if _search(r"\b(commercial\w*|we sell|resell|sell it|paying customers|paid product|saas|revenue|"
-               r"sold to|for profit|product we sell|can sell|to sell|will sell|selling)\b", t):
+    if _search(r"\b(commercial\w*|we sell|resell|sell it|sell them|paying customers?|paid product|saas|revenue|"
+               r"sold to|for[- ]profit|product we sell|can sell|to sell|will sell|selling|ship it|ships it|"
+               r"in their (?:machines|products|devices|app)|licen[cs]e it to|monetis\w+|monetiz\w+)\b", t):
         return True
     return None
 
@@ -334,9 +366,11 @@ def _yes_no(t: str) -> Optional[bool]:
     return None
 
 
-def extract(text: str, asked: Optional[str] = None, language_hint: Optional[str] = None) -> Extraction:
+def extract(text: str, asked: Optional[str] = None, language_hint: Optional[str] = None,
+            known_total: Optional[int] = None) -> Extraction:
     """Every brief field this message states; `asked` is the slot the last question was about, so short
-    answers ("12", "yes", "not sure") go to it; `language_hint` is the conversation's language so far."""
+    answers ("12", "yes", "not sure") go to it; `language_hint` is the conversation's language so far;
+    `known_total` the labelled total stated earlier ("12% churned" of it)."""
     ex = Extraction()
     v = ex.values
     if not text or not text.strip():
@@ -350,7 +384,23 @@ def extract(text: str, asked: Optional[str] = None, language_hint: Optional[str]
     domain = _domain(low, asked == "domain")
     if domain:
         v["domain"] = domain
-    v.update(_volumes(low, asked, task))
+    v.update(_volumes(low, asked, task, ex.weak))
+    counts = balance.class_counts(low, v.get("total") or known_total)
+    if counts:
+        v["class_counts"] = counts
+        if len(counts) >= 2 and "smallest class" not in counts:
+            if v.get("classes", len(counts)) <= len(counts) or "classes" in ex.weak:
+                v["classes"] = len(counts)
+                ex.weak.discard("classes")
+            if v.get("classes") == len(counts):
+                v["total"] = sum(counts.values())
+            v.pop("per_class", None)
+    priority = balance.error_priority(low)
+    if priority:
+        v["error_priority"] = priority
+    bar = balance.target(low)
+    if bar:
+        v["target"] = bar
     quality = _label_quality(low, asked == "label_quality")
     if quality:
         v["label_quality"] = quality
@@ -365,10 +415,17 @@ def extract(text: str, asked: Optional[str] = None, language_hint: Optional[str]
     commercial = _commercial(low)
     if commercial is not None:
         v["commercial"] = commercial
+    elif _search(_BUSINESS, low):
+        v["commercial"] = True  # a manufacturer, bank or retailer using the model is commercial use
+        ex.weak.add("commercial")
     latency = _search(r"(\d+(?:\.\d+)?)\s*(?:ms|milliseconds?)\b", low)
     if latency:
         v["latency_ms"] = float(latency.group(1))
-    if _search(r"\b(edge|on[- ]device|mobile|phones?|smartphones?|embedded|raspberry|jetson|microcontroller|"
+    if _search(rf"\b{_NEGATOR}\s+(?:\w+\s+){{0,2}}(?:edge|on[- ]device|mobile|embedded)\b|\bon[- ]?prem\w*|"
+               r"\b(?:normal|ordinary|regular|standard|office|desktop)\s+(?:computer|pc|machine|server|workstation)s?\b|"
+               r"\b(?:desktop|workstation)s?\b", low):
+        v["edge"] = False  # "on premise on a normal computer, not an edge device"
+    elif _search(r"\b(edge|on[- ]device|mobile|phones?|smartphones?|embedded|raspberry|jetson|microcontroller|"
                r"smart camera|in the field|offline device|edge box|on the device)\b", low):
         v["edge"] = True
     elif _search(r"\b(server|servers|cloud|data ?cent(?:er|re)|backend|hosted)\b", low):
