@@ -4,6 +4,7 @@ odd, ends the conversation."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -111,7 +112,9 @@ def test_time_and_capability_questions_are_routed(dm):
     state = ChatState(known={"task": "image-classification", "domain": "manufacturing", "classes": 15,
                              "per_class": 200}, asked="label_quality")
     turn = dm.respond(state, "how long will training take and what will it cost?")
-    assert "takes **about" in turn.reply and "linear probe" in turn.reply and "hourly price" in turn.reply
+    # the project in working days first, the compute time and its cost as the footnote
+    assert re.search(r"About \*\*\d+-\d+ working days\*\*", turn.reply), turn.reply
+    assert "takes at most **about" in turn.reply and "hourly price" in turn.reply
     assert "from scratch" not in turn.reply.lower()
     turn = dm.respond(state, "can you train an NER model?")
     assert "What TL Advisor can train" in turn.reply

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from tladvisor.advice.catalogue import get_backbone
 from tladvisor.advice.domains import canonical_domain, domains
@@ -44,6 +44,7 @@ MODALITY_OF_TASK = {
     "tabular-classification": "tabular",
     "tabular-regression": "tabular",
 }
+ONE_CLASS_TASKS = ("object-detection", "image-segmentation", "ner")  # one kind of object / mask / name is a task
 _LANGUAGE_ALIASES = {"english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it",
                      "dutch": "nl", "portuguese": "pt", "polish": "pl", "chinese": "zh", "japanese": "ja",
                      "arabic": "ar", "multilingual": "multi"}
@@ -56,7 +57,8 @@ class ProjectBrief(BaseModel):
 
     task: Task = Field(description="What the model must do.")
     domain: str = Field("general", description="Client domain (manufacturing, medical, legal, finance, ...).")
-    classes: Optional[int] = Field(None, ge=2, description="Number of classes (entity types for NER).")
+    classes: Optional[int] = Field(None, ge=1, description="Number of classes (entity types for NER, object kinds "
+                                                          "for detection: one is allowed there).")
     per_class: Optional[int] = Field(None, ge=1, description="Labelled examples per class (average).")
     total: Optional[int] = Field(None, ge=1, description="Labelled examples in total (documents for NER).")
     label_quality: Literal["clean", "some_noise", "noisy", "unknown"] = "unknown"
@@ -122,6 +124,14 @@ class ProjectBrief(BaseModel):
     @classmethod
     def _known_backbones(cls, value: list[str]) -> list[str]:
         return [get_backbone(v).id for v in value]  # raises a clear "unknown backbone" error
+
+    @field_validator("classes")
+    @classmethod
+    def _two_classes_to_classify(cls, value: Optional[int], info: ValidationInfo) -> Optional[int]:
+        if value == 1 and info.data.get("task") not in ONE_CLASS_TASKS:
+            raise ValueError("Input should be greater than or equal to 2 for a classifier (one class has nothing "
+                             "to tell apart)")
+        return value
 
     @field_validator("class_counts", mode="before")
     @classmethod
@@ -235,7 +245,7 @@ class ProjectBrief(BaseModel):
     def missing_for_advice(self) -> list[str]:
         """Fields `advise` still needs, each with why (empty when the brief is complete enough)."""
         missing = []
-        if self.modality == "tabular" or self.task == "ner":
+        if self.modality == "tabular" or self.task in ONE_CLASS_TASKS:
             if self.total is None and self.per_class is None:
                 missing.append("total (how many labelled rows / documents)")
         else:

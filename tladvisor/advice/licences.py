@@ -28,8 +28,8 @@ def licence_sentence(b: Backbone) -> str:
     problem = b.licence_problem()
     text = f"**{b.name}**: licence {b.licence}; {verdict}" + (f" ({problem})" if problem else "")
     terms = obligations(b.licence)
-    if terms and b.commercial_use == "yes":
-        text += f". What it asks in return: {terms}"
+    if terms:
+        text += f". Its terms: {terms}"
     return text + "."
 
 

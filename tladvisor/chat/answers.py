@@ -28,6 +28,8 @@ class Context:
     brief: Optional[ProjectBrief]
     rec: Optional[Recommendation]
     missing: list[str]
+    message: str = ""  # the whole message: "It must not forget the old objects. How do we make sure?"
+    previous: str = ""  # the answerer of the previous question ("what would it add?" follows up on it)
 
 
 def _needs(ctx: Context) -> str:
@@ -104,22 +106,11 @@ def label_quality(ctx: Context) -> str:
 
 
 def from_scratch(ctx: Context) -> str:
-    """Why a pre-trained start, per modality (tables have none)."""
-    b = ctx.brief
-    if b is not None and b.modality == "tabular":
-        return ("For a table there is no pre-trained model to start from: we train gradient-boosted trees on your "
-                "own rows, which is the strongest standard method for tables of this size, and compare it with a "
-                "simple baseline. What carries over from earlier projects is know-how - encodings, combined "
-                "columns and checks for columns that leak the answer.")
-    what = "images" if b is None or b.modality == "image" else "texts"
-    learned = ("edges, textures and shapes from over a million photos" if what == "images"
-               else "how words are used from billions of words of text")
-    have = f" With {phrasing.data_phrase(ctx.rec)}," if ctx.rec is not None else " With a few thousand labelled examples,"
-    return (f"A model trained from scratch has to learn everything from your labels.{have} it cannot learn the "
-            f"basics and ends up little better than guessing. A pre-trained model already knows {learned}; only "
-            "the last layers need your data. From scratch pays only with very large labelled data sets or inputs "
-            "unlike anything public models have seen. We measure a from-scratch baseline on your data so you can "
-            "see the gap.")
+    """Why no pre-trained start for a table (images and texts are answered by the guide)."""
+    return ("For a table there is no pre-trained model to start from: we train gradient-boosted trees on your "
+            "own rows, which is the strongest standard method for tables of this size, and compare it with a "
+            "simple baseline. What carries over from earlier projects is know-how - encodings, combined "
+            "columns and checks for columns that leak the answer.")
 
 
 def general_model(ctx: Context) -> str:
@@ -140,7 +131,7 @@ def tabular_neural(ctx: Context) -> str:
 
 def licence(ctx: Context) -> Optional[str]:
     """Licence facts, obligations and language fit of the model the question is about (None: no model named)."""
-    named = named_backbones(ctx.question)
+    named = named_backbones(ctx.question) or named_backbones(ctx.message)
     wanted = [get_backbone(i) for i in (ctx.brief.preferred_backbones if ctx.brief else [])]
     models: list[Backbone] = []
     for b in named:
@@ -156,53 +147,144 @@ def licence(ctx: Context) -> Optional[str]:
             models = wanted
     if not models:
         return None
-    lines = [licence_sentence(b) for b in dict.fromkeys(models)]
+    models = list({b.id: b for b in models}.values())  # once each, in order of mention
+    lines = [licence_sentence(b) for b in models]
     language = ctx.brief.language if ctx.brief else "en"
-    for b in dict.fromkeys(models):
+    for b in models:
         fit = language_fit(b, language)
         if fit:
             lines.append(fit)
     commercial = ctx.brief.commercial if ctx.brief else None
     if commercial is None:
         lines.append("If the model will be used commercially, only the 'allowed' licences above are safe.")
-    return " ".join(lines)
+    return " ".join(lines) + "\n\n*Source: the model catalogue's licence facts and the guide Model licences and " \
+        "commercial use.*"
+
+
+def more_data(ctx: Context) -> Optional[str]:
+    """What more labelled data would buy: the band at the volume asked about, or at 2x / 5x."""
+    rec = ctx.rec
+    if rec is None:
+        return None
+    from tladvisor.advice.advisor import advise
+
+    m = re.search(r"(\d[\d,]*)\s+(?:\w+\s+)?(?:per|each|a|an)\s+\w+", ctx.question)
+    b = rec.brief
+    if m and b.classes and rec.expectation.band is not None and not b.imbalanced:
+        n = int(m.group(1).replace(",", ""))
+        other = advise(b.model_copy(update={"per_class": n, "total": n * b.classes, "class_counts": None}))
+        return (f"With about {n:,} labelled {phrasing.items(rec)} per class we would expect "
+                f"**{other.expectation.band_text}** {phrasing.metric_words(other)}, against "
+                f"**{rec.expectation.band_text}** now. {phrasing.errors_text(other)} The sample check shows early "
+                "whether your data follows that curve.")
+    text = phrasing.growth_sentence(rec)
+    small = b.smallest_class
+    if small and b.imbalanced:
+        text += (f" The examples of '{small[0]}', the smallest class, buy the most: the estimate above rests on "
+                 "them, and each one also makes the measured recall more certain.")
+    return text
+
+
+def follow_up(ctx: Context) -> Optional[str]:
+    """'What would it add, in numbers?' after the unlabelled-data answer, and the like."""
+    if ctx.previous == "unlabelled":
+        return ("I won't put a number on it before measuring: what unlabelled data adds depends on how many "
+                "examples the first model can label confidently for each class. What we promise instead is the "
+                "measurement: the sample check is run with and without the unlabelled pool, and the pool is kept "
+                "only where the held-out score improves. Labelling the examples it picks as most useful is the "
+                "safer gain.")
+    if ctx.previous in ("accuracy", "more_data"):
+        return more_data(ctx)
+    return None
+
+
+def compute_ok(ctx: Context) -> Optional[str]:
+    """'Only CPUs. Is that a problem?': what the plan costs on the compute they have."""
+    rec = ctx.rec
+    if rec is None:
+        return ("A CPU is enough for the first steps: the bundled models are small and the quick baseline trains in "
+                "minutes. I can give the time once I know how much labelled data there is.")
+    foot = phrasing.compute_footnote(rec)
+    return ("No, that is fine for this project: the plan starts from small pre-trained models and trains only what "
+            f"it needs. {foot} A GPU would mainly speed up the fine-tuning steps.")
+
+
+def forgetting(ctx: Context) -> str:
+    """How the model keeps what it already knows."""
+    return ("We keep the pre-trained model's weights frozen and train small LoRA adapters beside them (or only the "
+            "top layers at a low learning rate), so what it already knows is not overwritten. Where the old "
+            "classes must still be recognised, a sample of their examples joins every training round (rehearsal), "
+            "and we re-test the original task after training to prove nothing was forgotten.")
+
+
+def language_model(ctx: Context) -> Optional[str]:
+    """'Is an English model OK?' for text in another language."""
+    b = ctx.brief
+    if b is None or b.modality != "text":
+        return None
+    from tladvisor.advice.catalogue import get_backbone as backbone
+
+    fit = language_fit(backbone("bert_base"), b.language) if b.language != "en" else None
+    if fit:
+        return (f"No: an English-only model reads {b.language.upper()} text poorly. {fit} The plan already uses "
+                f"{ctx.rec.primary.name if ctx.rec else 'a multilingual encoder'}.")
+    return "Yes: the texts are in English, so an English model fits."
 
 
 _ACCURACY = (r"\b(?:accuracy|accurate|how good|how well|what (?:score|results?|performance|recall|precision|f1)|"
              r"can we promise|what (?:can|could|should) we (?:promise|expect|guarantee|tell)|what (?:to|can we) expect|"
              r"expect(?:ed)? (?:results?|performance|score)|how many (?:will|would) it (?:miss|get wrong|find)|"
-             r"how reliable|error rate|genauigkeit|erwarten|précision|exactitud|precisión|fiable)\b")
+             r"how reliable|error rate|genauigkeit|erwarten|précision|exactitud|precisión|fiable|"
+             r"(?:map|iou|dice|f1|recall|precision)\b[^.?]{0,30}\bexpect)\b")
 _TIME = (r"\b(?:how long|how much time|how many (?:hours|minutes|days|weeks)|what will it cost|how much will it cost|"
          r"cost|costs|pricing|price|budget|how expensive|training time|timeline|time ?frame|when (?:can|could|will) "
          r"(?:we|it|they)|wie lange|kosten|kostet|combien de temps|combien|coût|cuánto tiempo|cuánto cuesta|"
          r"cuesta|dauer|délai|plazo)\b")
-_UNLABELLED = r"\b(?:un-?labell?ed|without labels|no labels|raw (?:data|images|photos|texts)|unannotated)\b"
+UNLABELLED = r"\b(?:un-?labell?ed|without labels|no labels|raw (?:data|images|photos|texts)|unannotated)\b"
 _QUALITY = (r"\b(?:mean by (?:clean|noisy|noise|label quality|quality)|what (?:is|are) (?:clean|noisy) labels|"
             r"label quality|how clean|clean labels?)\b")
-_SCRATCH = r"\b(?:from scratch|own model from|build (?:our|their) own model|train (?:our|their) own)\b"
+_SCRATCH = (r"\b(?:from scratch|own model from|build (?:our|their) own model|train (?:our|their) own|transfer (?:that|the|our|"
+            r"their|this) model|reuse (?:that|the|our|their) model)\b")
+_MORE = (r"\bwhat (?:would|will|could|does|do) (?:\w+ ){0,6}(?:buy|give|bring|get) (?:us|them|you)?\b|"
+         r"\bhow much (?:better|more) (?:with|would)\b|\bmore (?:labelled |labeled )?(?:data|examples|images|labels)\b")
+_FOLLOW = r"\bwhat would (?:it|that|they) add\b|\bin numbers\b|\bhow much (?:would|does|will) (?:it|that) (?:help|add)\b"
+_COMPUTE = r"\b(?:only cpus?|cpu only|no gpu|without (?:a )?gpu|just a laptop|a normal (?:pc|computer)|on a cpu)\b"
+_PROBLEM = r"\b(?:is (?:that|this|it) (?:a problem|ok|okay|enough|fine)|problem)\b"
+_FORGET = r"\b(?:forget\w*|old (?:classes|objects|skills|categories)|original (?:skills|task))\b"
+_ENGLISH_MODEL = r"\b(?:english(?:-only)? model|model in english|english bert|modelo en ingl[eé]s)\b"
 _GENERAL = (r"\b(?:general(?:-purpose)? model|generic model|off[- ]the[- ]shelf|out of the box|chatgpt|gpt-?\d|"
             r"general one)\b")
-_NEURAL = r"\b(?:neural net\w*|deep learning|pre-?trained model|transformer|llm)s?\b"
-_LICENCE = r"\b(?:licen[cs]\w*|commercial\w*|allowed|permitted|legal(?:ly)?|ok to use|okay to use|can we use|is \w+ ok)\b"
+_NEURAL = (r"\b(?:neural net\w*|deep learning|pre-?trained (?:model|on tables)|transformer|llm|tabnet|red neuronal)s?\b")
+_LICENCE = (r"\b(?:licen[cs]\w*|commercial\w*|allowed|permitted|legal(?:ly)?|ok to use|okay to use|can (?:we|they|you) use|"
+            r"use it|is (?:\w+ |that |it )?(?:ok|okay|fine)|paid)\b")
 
 # (pattern, answerer, applies) in order: the first whose pattern and condition hold answers
 ANSWERERS: tuple[tuple[str, Callable[[Context], Optional[str]], Callable[[Context], bool]], ...] = (
-    (_LICENCE, licence, lambda c: bool(named_backbones(c.question)) or bool(re.search(r"licen[cs]", c.question, re.I))),
-    (_UNLABELLED, unlabelled, lambda c: True),
+    (_LICENCE, licence, lambda c: bool(named_backbones(c.question) or named_backbones(c.message))
+     or bool(re.search(r"licen[cs]", c.question, re.I))),
+    (_FOLLOW, follow_up, lambda c: bool(c.previous)),
+    (_ENGLISH_MODEL, language_model, lambda c: True),
+    (UNLABELLED, unlabelled, lambda c: True),
     (_QUALITY, label_quality, lambda c: True),
-    (_SCRATCH, from_scratch, lambda c: True),
+    # images and texts: the guide answers "why not from scratch?"; a table has no pre-trained start at all
+    (_SCRATCH, from_scratch, lambda c: c.brief is not None and c.brief.modality == "tabular"),
     (_NEURAL, tabular_neural, lambda c: c.brief is not None and c.brief.modality == "tabular"),
     (_GENERAL, general_model, lambda c: True),
+    (_MORE, more_data, lambda c: True),
     (_TIME, timeline, lambda c: True),
     (_ACCURACY, accuracy, lambda c: True),
+    (_PROBLEM, compute_ok, lambda c: bool(re.search(_COMPUTE, c.message, re.IGNORECASE))),
+    (_PROBLEM + "|" + r"\bhow do we (?:make sure|ensure|avoid)\b", forgetting,
+     lambda c: bool(re.search(_FORGET, c.message, re.IGNORECASE))),
 )
 
 
-def answer(ctx: Context) -> Optional[str]:
-    """The answer of the first answerer that owns the question, or None (then guide retrieval answers)."""
+def answer(ctx: Context) -> Optional[tuple[str, str]]:
+    """(answerer name, answer) of the first answerer that owns the question, or None (then guide retrieval
+    answers)."""
     for pattern, answerer, applies in ANSWERERS:
         if re.search(pattern, ctx.question, re.IGNORECASE) and applies(ctx):
             text = answerer(ctx)
             if text:
-                return text
+                return answerer.__name__, text
     return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-_NUM = r"(?<![\w.])(\d+(?:\.\d+)?)(?![\d.])"
+_NUM = r"(?<![\w.])(\d+(?:\.\d+)?)(?!\d|\.\d)"
 # words between a count and the class it names, and generic nouns that are the object, not the class
 _FILLER = {"of", "with", "showing", "show", "that", "which", "are", "were", "is", "have", "has", "had", "labelled",
            "labeled", "marked", "tagged", "as", "the", "them", "those", "these", "only", "just", "about", "around",
@@ -27,7 +27,9 @@ _OBJECTS = {"boards", "board", "tiles", "tile", "parts", "part", "pieces", "piec
             "castings", "casting", "components", "component", "pcbs", "pcb", "chips", "chip", "sheets", "sheet",
             "samples", "machines", "machine", "accounts", "account", "loans", "loan", "users", "patients",
             "tablets", "pills", "bags", "cans", "boxes", "fabrics", "fabric", "leaves", "leaf", "fruits", "fruit",
-            "ones", "one", "images", "photos", "tickets", "emails", "texts", "rows", "cases", "items"}
+            "ones", "one", "images", "photos", "tickets", "emails", "texts", "rows", "cases", "items", "grains",
+            "grain", "beans", "bean", "nuts", "nut", "caps", "cap", "seams", "seam", "loaves", "loaf", "reviews",
+            "reports", "transactions", "seams"}
 _NOT_A_CLASS = re.compile(
     r"^(?:classes|class|categories|category|types|type|labels|label|kinds|each|per|every|unlabell?ed|raw|ms|gpus?|"
     r"hours?|minutes?|days?|weeks?|months?|years?|pixels?|px|columns?|features?|epochs?|percent|total|overall|"
@@ -63,6 +65,8 @@ def _class_name(words: list[str]) -> Optional[str]:
             break
     if len(kept) == 2 and kept[1] in _OBJECTS:
         kept = kept[:1]  # 'good boards' -> 'good'
+    elif len(kept) == 2 and kept[0] in _OBJECTS:
+        kept = kept[1:]  # 'grains defective' (French order) -> 'defective'
     if len(kept) == 2 and kept[0] in ("with", "without"):
         kept = kept[1:]
     if not kept or kept[0] in _OBJECTS and len(kept) == 1:
@@ -73,17 +77,27 @@ def _class_name(words: list[str]) -> Optional[str]:
     return _singular(name) if " " not in name else name
 
 
+# a number whose next few words say it counts classes, or examples per class / in total, not one class's examples
+_COUNTS_SOMETHING_ELSE = (
+    r"\s+(?:[a-z'-]+\s+){0,3}?(?:classes|class|categories|category|types|type|kinds|levels|grades|areas|fields|"
+    r"reasons|phenotypes|facies|departments|occupations|intents|topics|labels|groups|patterns|diseases|"
+    r"per|each|in total|total|overall|altogether|across|labell?ed|annotated)\b|\s+(?:[a-z'-]+\s+){0,3}?"
+    r"(?:abstracts|slides|transcripts|papers|decisions|invoices|postings|examples|samples|images|photos|texts|"
+    r"documents|reviews|tweets|emails|rows|records)\s+(?:per|each|in total|total|overall)\b")
+
+
 def class_counts(t: str, total: Optional[int] = None) -> dict[str, int]:
     """Counts per named class a message gives ('' when it gives none, or only one count without a rare-class cue).
 
     `total` is the message's (or the conversation's) total, used for shares ('12% churned') and for
     'N of them are defective'."""
-    out: dict[str, int] = {}
-    rare_cue = False
-    m = re.search(rf"\b(?:smallest|rarest|least common|tiniest)\s+(?:class|category|type|group|one|label)?\s*"
-                  rf"(?:has|with|is|at|:)?\s*(?:only\s+|just\s+|about\s+|around\s+)?{_NUM}(?!\s*%)", t) or \
+    cues: list[bool] = []
+    m = re.search(rf"\b(?:smallest|rarest|least common|tiniest)\b[^.;]{{0,50}}?(?:\b(?:has|with|is|at)\b|:)\s*"
+                  rf"(?:only\s+|just\s+|about\s+|around\s+)?{_NUM}(?!\s*%)", t) or \
+        re.search(rf"\b(?:smallest|rarest|least common|tiniest)\s+(?:class|category|type|group|one|label)?\s*"
+                  rf"(?:has|with|is|at|:)?\s*(?:only\s+|just\s+|about\s+|around\s+|~\s*)?{_NUM}(?!\s*%)", t) or \
         re.search(rf"{_NUM}\s+(?:\w+\s+)?(?:in|for)\s+the\s+(?:smallest|rarest)\s+(?:class|category|one)", t)
-    if m:
+    if m and float(m.group(1)) <= 1e9:
         return {"smallest class": int(float(m.group(1)))}
     share = re.search(rf"{_NUM}\s*%\s+(?:of\s+(?:them|those|the\s+\w+|all\s+\w+)\s+)?(?:are\s+|were\s+|have\s+|is\s+|"
                       rf"got\s+|did\s+)?([a-z][a-z'-]+)", t)
@@ -91,10 +105,39 @@ def class_counts(t: str, total: Optional[int] = None) -> dict[str, int]:
         name = _class_name([share.group(2)])
         if name:
             return {name: max(1, round(total * float(share.group(1)) / 100))}
+    numbers = re.search(rf"\b(?:the\s+)?([a-z]+)\s+(?:have|has|are|with)\s+((?:\d+\s*,\s*)+\d+,?\s+and\s+\d+)\b", t)
+    if numbers:  # "the defects have 200, 150, 120, 90 and 45 images"
+        values = [int(x) for x in re.findall(r"\d+", numbers.group(2))]
+        word = _singular(numbers.group(1))
+        out = {f"{word} {i}": v for i, v in enumerate(values, 1)}
+        rest = t[:numbers.start()] + " ; " + t[numbers.end():]
+        for name, count in _named(rest).items():  # "4,000 good tiles; the defects have ...": the good class
+            out.setdefault(name, count)
+        return out
+    listed = re.findall(r"(?:^|[:,;]|\band\b)\s*([a-z][a-z' -]{0,30}?)\s*[:=]?\s*(\d+)(?=\s*(?:,|;|\.|$|\band\b|\())", t)
+    pairs = [(re.sub(r"^(?:counts?|classes|and|the|with|of)\s+", "", n).strip(), int(c)) for n, c in listed]
+    pairs = [(n, c) for n, c in pairs if n and not re.search(r"\b(?:have|has|are|is|about|only|total|we|they|rows|"
+                                                                 r"images|photos|per|each|classes|categories)\b", n)]
+    if len(pairs) >= 2:
+        return dict(pairs)
+    out = _named(t, cues)
+    if len(out) >= 2:
+        return out
+    if len(out) == 1 and cues and total and total > next(iter(out.values())):
+        return out  # '3k photos, only 40 of them cracked': the brief adds the rest
+    return {}
+
+
+def _named(t: str, cues: Optional[list[bool]] = None) -> dict[str, int]:
+    """Every '<count> <class>' in the text ('3000 photos of good boards', 'only 40 with defects'); `cues`
+    collects whether one of them was marked as the rare one ('only', 'of them')."""
+    out: dict[str, int] = {}
     for m in re.finditer(_NUM + r"(?!\s*%)", t):
         value = float(m.group(1))
-        if value < 1 or value != int(value):
+        if value < 1 or value > 1e9 or value != int(value):
             continue
+        if re.match(_COUNTS_SOMETHING_ELSE, t[m.end():m.end() + 50]):
+            continue  # "5 disease areas", "400 abstracts per class", "1500 across 3 departments"
         before = t[max(0, m.start() - 12):m.start()]
         after = t[m.end():m.end() + 60]
         if re.match(r"\s*(?:%|ms|px|x\b|k\b|gb|mb|euros?|dollars?|per\b|each\b|classes|categories|types)", after) \
@@ -106,65 +149,101 @@ def class_counts(t: str, total: Optional[int] = None) -> dict[str, int]:
         name = _class_name(words[:6])
         if not name:
             continue
-        if of_them or re.search(r"\b(?:only|just|but)\s+$", before):
-            rare_cue = True
-        if name in out:
-            continue
-        out[name] = int(value)
-        if of_them and total and len(out) == 1 and total > value:
-            rare_cue = True
-    if len(out) >= 2:
-        return out
-    if len(out) == 1 and rare_cue and total and total > next(iter(out.values())):
-        return out  # '3k photos, only 40 of them cracked': the brief adds the rest
-    return {}
+        if (of_them or re.search(r"\b(?:only|just|but)\s+$", before)) and cues is not None:
+            cues.append(True)
+        if name not in out:
+            out[name] = int(value)
+    return out
 
 
-_MISS = r"(?:miss|missing|missed|overlook\w*|let\w* through|slip\w* through)"
-_ALARM = r"(?:false alarms?|false positives?|false flags?|wrongly flagged|flagging good|flag(?:ging)? a good)"
+_MISS = (r"(?:miss|missing|missed|misses|overlook\w*|slip\w* through|slipping through|gets? through|getting through|"
+         r"let\w* through|undetected|not detect\w*|fail\w* to (?:detect|catch|flag|find))")
+_ALARM = (r"(?:false alarms?|false rejects?|false positives?|false flags?|wrongly flagged|wrong(?:ly)? rejected|"
+          r"flag(?:ging)? (?:a |an )?(?:good|genuine|healthy|normal|legitimate|real)|block(?:ing)? (?:a |an )?genuine|"
+          r"reject(?:ing|ed)? (?:a |an )?good|rejected good|unnecessary \w+|for nothing|throw\w* away (?:a |an )?good|"
+          r"(?:a |the )?flag has to be right|only (?:want )?(?:a )?flag when|flag only when|a flag is wrong|"
+          r"voucher to someone who would have stayed|second look|needless \w+)")
+_COSTLY = (r"(?:expensive|costly|costs? (?:a lot|far more|much more|more)|a disaster|the disaster|unacceptable|"
+           r"dangerous|critical|terrible|the worst|must not happen|must never happen|the one thing|hurts?|"
+           r"angers?|stops? (?:the|a|their|our)\b|start a fire|recall in the field|a big problem|not acceptable|"
+           r"is what hurts|has to be right|only (?:want )?(?:a )?flag when|when (?:the model|it) is sure|"
+           r"matters? (?:more|most)|is (?:really |very )?bad|painful|lose\w*)")
+_CHEAP = (r"(?:is fine|are fine|fine|ok|okay|acceptable|cheap|no problem|not a problem|tolerable|not a big deal|"
+          r"only means|just means|just (?:lands|costs|goes|gets)|only costs|covered by|caught (?:\w+ )?anyway|"
+          r"checks? every|anyway|doesn'?t matter|does not matter|we can live with|harmless|for nothing is fine)")
+_MORE = r"\b(?:worse|more expensive|more costly|costlier|costs? (?:far |much |a lot )?more|matters? more|more important|bigger problem|(?:\d+|two|three|four|five|ten) times (?:what|as much as))\b"
+_LESS = r"\b(?:less (?:bad|expensive|costly|important)|cheaper|not as bad as|better)\b"
+
+
+def _side(text: str) -> Optional[str]:
+    """Which mistake a clause is about: 'miss', 'alarm' or None (the first one named)."""
+    miss, alarm = re.search(rf"\b{_MISS}\b", text), re.search(rf"\b{_ALARM}", text)
+    if miss and alarm:
+        return "miss" if miss.start() < alarm.start() else "alarm"
+    return "miss" if miss else "alarm" if alarm else None
 
 
 def error_priority(t: str) -> Optional[str]:
-    """'recall:<word>', 'recall', 'precision:<word>', 'precision' or 'balanced' when the message says which
-    mistake costs more; None when it does not."""
+    """'recall:<word>', 'recall', 'precision' or 'balanced' when the message says which mistake costs more;
+    None when it does not. Each clause names one mistake (a miss, a false alarm) and says it is costly or
+    cheap, or compares the two ('a missed crack is worse than a false alarm')."""
     if re.search(r"\b(?:both (?:mistakes|errors|kinds of (?:mistakes|errors))|either mistake|each mistake)\b[^.]{0,30}"
                  r"\b(?:same|equal\w*|as bad)\b|\bequally (?:bad|costly|expensive)\b", t):
         return "balanced"
-    cheap = r"(?:is|are|'s)?\s*(?:fine|ok|okay|acceptable|cheap|no problem|not a problem|tolerable|not a big deal)"
-    costly = r"(?:expensive|costly|a disaster|unacceptable|bad|dangerous|critical|terrible|very bad|the worst|painful)"
-    if re.search(rf"{_ALARM}\s+(?:{cheap}|(?:just|only)\s+costs?|(?:are|is)\s+(?:just|only))|"
-                 rf"\b(?:better safe than sorry|rather (?:have|flag|check) (?:a few )?too many)\b", t):
-        word = _missed_word(t)
-        return f"recall:{word}" if word else "recall"
-    if re.search(rf"{_ALARM}\s+(?:are|is|would be|cost\w*)?\s*(?:very |really |too |more )?{costly}|"
-                 rf"\btoo many {_ALARM}|\b(?:only|must only) (?:flag|alert|raise)\w* (?:when|if) (?:sure|certain)|"
-                 rf"\bprecision (?:matters|is (?:key|what|more))|"
-                 rf"\b(?:must|should) not (?:flag|reject|stop)\w* (?:good|healthy|normal|genuine)", t):
-        m = re.search(r"\bflag\w* (?:as )?(?:a |an )?([a-z]+)", t)
-        return "precision"
+    recall = precision = 0
+    for clause in re.split(r"[;.!?]|,|\bbut\b|\bwhile\b|\bwhereas\b|\bso\b", t):
+        comparison = re.search(r"\bthan\b|\btimes what\b|\btimes as much as\b", clause)
+        if comparison:
+            left, right = clause[:comparison.start()], clause[comparison.end():]
+            first = _side(left) or {"miss": "alarm", "alarm": "miss"}.get(_side(right) or "")
+            if first and re.search(r"\b(?:rather|prefer\w*)\b", left):  # "rather stop it for nothing than miss one"
+                recall, precision = (recall + 2, precision) if first == "alarm" else (recall, precision + 2)
+                continue
+            if first and (re.search(_MORE, clause) or re.search(_LESS, left)):
+                costly_side = first if re.search(_MORE, clause) else {"miss": "alarm", "alarm": "miss"}[first]
+                recall, precision = (recall + 2, precision) if costly_side == "miss" else (recall, precision + 2)
+                continue
+        side = _side(clause)
+        if side is None:
+            continue
+        negated = re.search(r"\b(?:never|not|must not|mustn'?t|can'?t afford to|cannot afford to|don'?t want to|"
+                            r"do not want to|should not|shouldn'?t|zero)\s+(?:\w+\s+)?" + _MISS, clause)
+        costly, cheap = re.search(_COSTLY, clause), re.search(rf"\b{_CHEAP}\b", clause)
+        if side == "miss" and (costly or negated) and not cheap:
+            recall += 1
+        elif side == "miss" and cheap:
+            precision += 1
+        elif side == "alarm" and cheap and not costly:
+            recall += 1
+        elif side == "alarm" and costly:
+            precision += 1
+    if re.search(r"\b(?:catch(?:ing)?|find|detect) (?:every|all|each|as many)\b|\brecall (?:matters|is (?:key|what|more))|"
+                 r"\bbetter safe than sorry\b", t):
+        recall += 1
+    if re.search(r"\bprecision (?:matters|is (?:key|what|more))\b", t):
+        precision += 1
     caught = re.search(r"\b(?:catch|find|detect|flag)\w*\s+(?:at least\s+)?\d+(?:\.\d+)?\s*%\s+of\s+(?:the\s+|all\s+)?"
                        r"([a-z][a-z-]+)", t)
     if caught:
         return f"recall:{_singular(caught.group(1))}"
-    if re.search(rf"\b(?:never|not|must not|mustn'?t|can'?t afford to|cannot afford to|don'?t want to|do not want to|"
-                 rf"should not|shouldn'?t|zero)\s+(?:\w+\s+)?{_MISS}\b|"
-                 rf"\b{_MISS}\s+(?:a |an |one |any |the )?(?:\w+\s+){{0,2}}(?:is|are|would be|costs?|means)\s+"
-                 rf"(?:very |really |far more |more |too |extremely )?(?:{costly}|much)|"
-                 rf"\bcatch(?:ing)? (?:every|all|each|as many)\b|\brecall (?:matters|is (?:key|what|more))|"
-                 rf"\b(?:find|detect|catch) (?:every|all) (?:single )?(?:one|\w+)", t):
+    if recall > precision:
         word = _missed_word(t)
         return f"recall:{word}" if word else "recall"
+    if precision > recall:
+        return "precision"
     return None
 
 
 def _missed_word(t: str) -> Optional[str]:
     """The thing not to miss: 'never miss a defect' -> 'defect'; 'missing an urgent ticket' -> 'urgent'."""
-    m = re.search(rf"\b{_MISS}\s+(?:a |an |one |any |the |single )?(?:single )?([a-z][a-z-]+)(?:\s+([a-z][a-z-]+))?", t) or \
+    m = re.search(rf"\b(?:miss|missing|missed|overlook\w*|not detect\w*)\s+(?:a |an |one |any |the |single |un |una )?"
+                  rf"(?:single )?([a-z][a-z-]+)(?:\s+([a-z][a-z-]+))?", t) or \
         re.search(r"\bcatch(?:ing)? (?:every|all|each|as many) (?:single )?(?:of the )?([a-z][a-z-]+)(?:\s+([a-z][a-z-]+))?", t)
     if not m:
         return None
     first, second = m.group(1), m.group(2)
-    if first in ("one", "of", "out", "it", "them", "anything", "something", "thing", "case", "cases"):
+    if first in ("one", "of", "out", "it", "them", "anything", "something", "thing", "case", "cases", "is", "are",
+                 "would", "costs", "means", "can", "that"):
         return None
     if second and second in _OBJECTS | {"ticket", "tickets", "email", "emails", "case", "cases", "transaction",
                                         "transactions", "claim", "claims", "message", "messages", "call"}:
@@ -186,9 +265,9 @@ def target(t: str) -> Optional[float]:
 def price(t: str) -> Optional[tuple[float, str]]:
     """(price per hour, currency) when the message states a compute price: '2 euros an hour', '$3/h'."""
     cur = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "$": "USD", "usd": "USD", "dollar": "USD",
-           "dollars": "USD", "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "chf": "CHF",
+           "dollars": "USD", "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "chf": "CHF", "euro": "EUR",
            "francs": "CHF"}
-    per = r"\s*(?:an|a|per|/)\s*(?:hour|hr|h)\b"
+    per = r"\s*(?:an|a|per|/|pro)\s*(?:gpu[- ]|cpu[- ]|machine[- ])?(?:hour|hr|h|stunde)\b"
     m = re.search(rf"(€|\$|£)\s*(\d+(?:\.\d+)?){per}", t)
     if m:
         return float(m.group(2)), cur[m.group(1)]

@@ -13,9 +13,12 @@ from typing import Any, Optional
 from pydantic import BaseModel, Field, ValidationError
 
 from tladvisor.advice.advisor import advise
-from tladvisor.advice.brief import ProjectBrief, format_validation_error
+from tladvisor.advice.brief import MODALITY_OF_TASK, ONE_CLASS_TASKS, ProjectBrief, format_validation_error
 from tladvisor.advice.recommendation import Recommendation
+from tladvisor.chat import answers
+from tladvisor.chat.balance import price
 from tladvisor.chat.extract import Extraction, extract, requested_backbones
+from tladvisor.chat.normalise import normalise
 from tladvisor.chat.slots import SLOT_BY_NAME, SLOTS, Slot
 
 log = logging.getLogger(__name__)
@@ -29,10 +32,14 @@ QUESTION_WORDS = (r"(?:why|what|how|is|are|can|could|should|would|does|do|which|
                   r"define|wie|was|warum|ist|sind|kann|können|reicht|pourquoi|comment|quel|quelle|est-ce|combien|"
                   r"qué|que|cómo|cuánto|cuántos|puede|podemos|es)")
 QUESTION_START = rf"^\s*{QUESTION_WORDS}\b"
-ESTIMATE_QUESTION = (r"\b(how long|how much time|how many (?:hours|minutes|days)|what will it cost|how much will it cost|"
-                     r"cost|costs|pricing|how expensive|training time|wie lange|combien de temps|cuánto tiempo)\b")
+REPORTED_QUESTION = (r"\b(?:ask|asks|asked|wonder|wonders|wondering|want to know|wants to know|would like to know)\s+"
+                     r"(?:us\s+|me\s+)?(?:what|how|whether|if|when|which|why)\b")
 CAPABILITY_QUESTION = (r"\b(?:can|could|do|does|will)\s+(?:you|it|tl advisor|the tool|this tool)\s+(?:also\s+)?"
                        r"(?:train|handle|do|support|fine-?tune|build)\b|\bdo you support\b|\bwhat can you\b")
+
+
+REQUIRED_SLOTS = ("task", "classes", "per_class")  # the advice needs them: asked up to three times
+GENERIC_TASKS = ("image-classification", "text-classification", "tabular-classification")  # each modality's default
 
 
 def split_question(text: str) -> tuple[str, str]:
@@ -51,6 +58,8 @@ def split_question(text: str) -> tuple[str, str]:
                 questions.append(sentence)
         elif re.search(QUESTION_START, sentence, re.IGNORECASE) and not extract(sentence):
             questions.append(sentence)
+        elif re.search(REPORTED_QUESTION, sentence, re.IGNORECASE):  # "They ask what it will cost."
+            questions.append(sentence)
         else:
             statements.append(sentence)
     return " ".join(statements).strip(), " ".join(questions).strip()
@@ -58,7 +67,8 @@ _LABELS = {"task": "Task", "domain": "Domain", "classes": "Classes", "per_class"
            "total": "Examples in total", "label_quality": "Label quality", "difficulty": "Difficulty", "unlabelled_data": "Unlabelled data",
            "commercial": "Commercial use", "edge": "Edge device", "latency_ms": "Latency budget (ms)",
            "compute": "Training compute", "keep_original": "Keep original skills", "language": "Language",
-           "preferred_backbones": "Requested backbones"}
+           "preferred_backbones": "Requested backbones", "class_counts": "Class counts",
+           "error_priority": "What matters most", "target": "Target"}
 
 
 class ChatState(BaseModel):
@@ -70,6 +80,10 @@ class ChatState(BaseModel):
     asked: Optional[str] = None  # the slot of the last question
     misses: int = 0  # answers in a row that filled nothing
     language: Optional[str] = None  # the language the user writes in, once it is not English (de, fr, es)
+    asked_times: dict[str, int] = Field(default_factory=dict)  # how often each slot's question was put
+    price_per_hour: Optional[float] = None  # a compute price the user stated ("our GPU costs 2 euros an hour")
+    currency: Optional[str] = None
+    last_answer: Optional[str] = None  # which answerer took the last question (for "what would it add?")
 
 
 @dataclass
@@ -97,6 +111,15 @@ def fmt_value(name: str, value: Any) -> str:
         from tladvisor.advice.catalogue import get_backbone
 
         return ", ".join(get_backbone(v).name for v in value) or "none"
+    if name == "class_counts" and isinstance(value, dict):
+        return ", ".join(f"{k} {int(v):,}" for k, v in value.items())
+    if name == "error_priority" and isinstance(value, str):
+        kind, _, cls = value.partition(":")
+        return {"recall": f"never miss {('a ' + cls) if cls else 'a rare case'} (false alarms are acceptable)",
+                "precision": f"few false alarms{(' on ' + cls) if cls else ''} (a miss is acceptable)",
+                "balanced": "both mistakes cost the same"}.get(kind, value)
+    if name == "target" and isinstance(value, (int, float)):
+        return f"{value:.0%}"
     if isinstance(value, str):
         return value.replace("_", " ").replace("-", " ")
     return str(value)
@@ -156,19 +179,26 @@ class DialogueManager:
             pending = [s.name for s in self._open_slots(state)]
             state.skipped += [s for s in pending if s not in state.skipped]
             return self._ask(state, "")
+        stated_price = price(normalise(text, state.language)[0].lower())
+        if stated_price:
+            state.price_per_hour, state.currency = stated_price
         statement, question = split_question(text)
         if question:
             found = self._extract(statement, state) if statement else Extraction()
             asked_for = requested_backbones(question, state.language)
+            if re.search(answers.UNLABELLED, question, re.IGNORECASE) and \
+                    re.search(r"\b(?:they|we|our|their|the|those|these)\b|\d", question, re.IGNORECASE) and \
+                    "unlabelled_data" not in state.known:
+                found.values["unlabelled_data"] = True  # "can we use the 2 million unlabelled reviews they have?"
             if asked_for:  # "could we use EfficientNet-B0?" records the wish, then answers
                 found.values["preferred_backbones"] = asked_for
             if found:
                 noted = self._apply(state, found, ask=False)
-                turn = self._answer(noted.state, question)
+                turn = self._answer(noted.state, question, text)
                 turn.reply = noted.reply + "\n\n" + turn.reply
                 turn.changed = noted.changed
                 return turn
-            return self._answer(state, question)
+            return self._answer(state, question, text)
         found = self._extract(text, state)
         if not found:
             state.misses += 1
@@ -188,7 +218,9 @@ class DialogueManager:
 
     # ------------------------------------------------------------------ steps
     def _extract(self, text: str, state: ChatState) -> Extraction:
-        found = extract(text, state.asked, state.language)
+        known = brief_from(state)
+        found = extract(text, state.asked, state.language,
+                        known_total=(known.total if known else None) or state.known.get("total"))
         if found.language != "en":
             state.language = found.language  # short answers later ("Ja", "Non") are read in that language
         if self.semantic:  # paraphrases keywords miss, only for slots still open (never overriding an answer)
@@ -196,7 +228,7 @@ class DialogueManager:
 
             # only for the task question, and only for a short answer or a message that says nothing else:
             # "200 per class plus 10k unlabelled" must not become a task by similarity
-            only_describes = len(text.split()) < 4 or not set(found.values) - {"domain"}
+            only_describes = len(text.split()) < 4 or not set(found.values) - {"domain"} - found.weak
             if state.asked == "task" and only_describes and "task" not in found.values and "task" not in state.known:
                 hit = closest(text, "task")
                 if hit:
@@ -221,6 +253,19 @@ class DialogueManager:
 
     def _apply(self, state: ChatState, found: Extraction, ask: bool = True) -> Turn:
         values = dict(found.values)
+        for key in found.weak:  # inferred, not stated: "porosity vs shrinkage" does not recount 15 classes
+            if key in state.known:
+                values.pop(key, None)
+        known_task = state.known.get("task")
+        if values.get("task") in GENERIC_TASKS and known_task and \
+                MODALITY_OF_TASK[known_task] == MODALITY_OF_TASK[values["task"]]:
+            values.pop("task")  # "about 40 columns" keeps a regression a regression; "boxes" still corrects
+        if "class_counts" in values:
+            values.update(_merged_counts(state.known, values))
+        before = self.recommend(state)
+        asked = SLOT_BY_NAME.get(state.asked or "")
+        if asked is not None and set(asked.fields or (asked.name,)) & set(values):
+            state.asked_times.pop(asked.name, None)  # answered (even if refused): its count starts again
         replaced: dict[str, tuple[Any, Any]] = {}
         for new, other in (("per_class", "total"), ("total", "per_class")):
             if new in values and other not in values and other in state.known:
@@ -257,19 +302,27 @@ class DialogueManager:
             intro = "Nothing new there: that matches what I have."
         if problems:
             intro += f" I could not use part of that ({problems[0]})."
+        intro += _recommendation_change(before, self.recommend(state))
         if not ask:
             return Turn(intro, state, changed=changed)
         turn = self._ask(state, intro)
         turn.changed = changed
         return turn
 
-    def _answer(self, state: ChatState, question: str) -> Turn:
+    def _answer(self, state: ChatState, question: str, message: str = "") -> Turn:
         from tladvisor.chat.guides import answer_question, capabilities_answer, catalogue_facts, guide_context
 
-        if re.search(ESTIMATE_QUESTION, question, re.IGNORECASE):
-            return self._ask(state, self._estimate_reply(state), after_answer=True)
         if re.search(CAPABILITY_QUESTION, question, re.IGNORECASE):
             return self._ask(state, capabilities_answer(), after_answer=True)
+        brief = brief_from(state)
+        ctx = answers.Context(question=normalise(question, state.language)[0], brief=brief, rec=self.recommend(state),
+                              missing=brief.missing_for_advice() if brief else ["task"], message=message,
+                              previous=state.last_answer or "")
+        own = answers.answer(ctx)
+        if own:
+            state.last_answer = own[0]
+            return self._ask(state, own[1], after_answer=True)
+        state.last_answer = None
         answer = answer_question(question)
         text = answer.text
         if self.llm is not None and answer.sources:
@@ -283,37 +336,18 @@ class DialogueManager:
                 log.warning("LLM answer failed, showing the guide passage: %s", exc)
         return self._ask(state, text, after_answer=True)
 
-    def _estimate_reply(self, state: ChatState) -> str:
-        """The plan's training time (and cost, when an hourly price is set) from measured throughput."""
-        from tladvisor.advice.estimate import duration_text
-
-        rec = self.recommend(state)
-        if rec is None or rec.own_estimate is None:
-            return ("I can estimate the training time once I know the task, the number of classes and how many "
-                    "labelled examples there are.")
-        est = rec.own_estimate  # the same figures as the scoping summary
-        if est.seconds is None:
-            return " ".join(est.notes) or "I have no measured throughput for this kind of project yet."
-        names = {"linear_probe": "linear probe", "lora": "LoRA", "partial": "partial unfreezing",
-                 "progressive": "progressive unfreezing", "full": "full fine-tuning",
-                 "setup": "setup and evaluation"}
-        stages = "; ".join(f"{names.get(s.strategy, s.strategy)} {duration_text(s.seconds)}"
-                           + (f" ({s.epochs} epochs at most)" if s.epochs else "") for s in est.stages)
-        where = {"cpu": "on a CPU", "single_gpu": "on one GPU", "multi_gpu": "on several GPUs"}[est.compute]
-        lines = [f"Training the plan with **{rec.primary.name}** on ~{est.examples:,} examples takes "
-                 f"**{est.text}** {where} ({stages}).", f"Basis: {est.basis}. " + " ".join(est.notes)]
-        if est.cost is not None:
-            lines.append(f"At {est.price_per_hour:g} per hour of compute that is about {est.cost:.2f}.")
-        else:
-            lines.append(f"Cost: {est.seconds / 3600:.2f} hours of compute times your hourly price "
-                         "(set TLADVISOR_PRICE_PER_HOUR to have it worked out). Consulting time is not included.")
-        return "\n\n".join(lines)
-
     def _reask(self, state: ChatState) -> Turn:
         slot = SLOT_BY_NAME.get(state.asked or "")
         if slot is None:
             return self._ask(state, "Sorry, I didn't understand that. You can correct any answer, e.g. "
                                     "'actually 500 per class', or ask a question.")
+        state.asked_times[slot.name] = state.asked_times.get(slot.name, 0) + 1
+        # asked twice already: an optional question's default stands and the call moves on; one the advice
+        # cannot do without gets a third try, with the offer to skip
+        if state.asked_times[slot.name] > (3 if _required(slot.name, state) else 2):
+            state.skipped.append(slot.name)
+            return self._ask(state, f"No problem: I'll assume the usual default for that "
+                                    f"({slot.question.lower().rstrip('?')}); you can tell me later.")
         extra = " If you'd rather not say, type 'skip'." if state.misses >= 2 else ""
         return Turn(f"Sorry, I didn't catch that. {slot.question} Try {slot.hint}.{extra}", state,
                     slot.quick_replies + (("Skip",) if state.misses >= 2 else ()),
@@ -331,6 +365,7 @@ class DialogueManager:
             quick = ("What is LoRA?", "Why not train from scratch?", "How much data do we need?")
         else:
             state.asked = slot.name
+            state.asked_times[slot.name] = state.asked_times.get(slot.name, 0) + 1
             parts.append(("Back to the scoping: " if after_answer else "") + slot.question)
             quick = slot.quick_replies
         requested = set(state.known.get("preferred_backbones") or [])
@@ -349,8 +384,14 @@ class DialogueManager:
         return [s for s in SLOTS if s.applies(state.known) and not s.answered(state.known) and s.name not in done]
 
     def _next_slot(self, state: ChatState) -> Optional[Slot]:
-        open_slots = self._open_slots(state)
-        return open_slots[0] if open_slots else None
+        """The first open slot; one already asked twice without an answer counts as declined (the default
+        is used) so that no question is put a third time."""
+        for slot in self._open_slots(state):
+            if state.asked_times.get(slot.name, 0) >= (3 if _required(slot.name, state) else 2):
+                state.skipped.append(slot.name)
+                continue
+            return slot
+        return None
 
     @staticmethod
     def recommend(state: ChatState) -> Optional[Recommendation]:
@@ -359,10 +400,52 @@ class DialogueManager:
         if brief is None or brief.missing_for_advice():
             return None
         try:
-            return advise(brief)
+            return advise(brief, price_per_hour=state.price_per_hour, currency=state.currency)
         except ValueError as exc:
             log.warning("no recommendation for %s: %s", state.known, exc)
             return None
+
+
+def _required(slot: str, state: ChatState) -> bool:
+    """Does the advice need this slot? (Detection, segmentation and NER can do without a class count.)"""
+    if slot == "classes" and state.known.get("task") in ONE_CLASS_TASKS:
+        return False
+    return slot in REQUIRED_SLOTS
+
+
+def _merged_counts(known: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Counts of some classes correct those already known ("actually 80 defects"); counts naming other classes,
+    or a full new set, replace them. The per-class average and the old total give way to the counts."""
+    new = dict(values["class_counts"])
+    old = dict(known.get("class_counts") or {})
+    stems = {k.rstrip("s"): k for k in old}
+    if old and "smallest class" not in new and all(k.rstrip("s") in stems for k in new) and len(new) < len(old):
+        merged = {**old, **{stems[k.rstrip("s")]: v for k, v in new.items()}}
+        merged.pop("other", None)  # the rest is worked out again from the total
+        out: dict[str, Any] = {"class_counts": merged}
+    else:
+        out = {"class_counts": new}
+    if "per_class" in known and "per_class" not in values:
+        known.pop("per_class")  # an average stated before the counts no longer holds
+    if len(out["class_counts"]) >= 2 and "smallest class" not in out["class_counts"] and "total" not in values:
+        classes = values.get("classes", known.get("classes"))
+        if classes is None or classes == len(out["class_counts"]):
+            out["total"] = sum(out["class_counts"].values())
+    return out
+
+
+def _recommendation_change(before: Optional[Recommendation], after: Optional[Recommendation]) -> str:
+    """' The recommended model changed from X to Y: <why>.' when an answer changed it, else ''."""
+    if before is None or after is None:
+        return ""
+    text = ""
+    if before.primary.id != after.primary.id:
+        why = after.primary.why.split(";")[0]
+        text += f" The recommended model changed from {before.primary.name} to **{after.primary.name}**: {why}."
+    if before.expectation.metric != after.expectation.metric:
+        text += (f" The measure of success is now {after.expectation.metric} (was {before.expectation.metric}), "
+                 "because of what you just told me.")
+    return text
 
 
 def brief_card(state: ChatState) -> str:

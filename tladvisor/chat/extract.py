@@ -25,7 +25,8 @@ _N = r"(?<![\w.])(\d+(?:\.\d+)?)(?![\d.]|\s*%|\s*(?:ms|milliseconds?)\b|\s*-\s*w
 _CLASS_WORDS = (r"(?:classes|class|categories|category|types|labels|intents|kinds|species|topics|tags|grades|"
                 r"conditions|entity types|entities|outcomes|varieties|defects|teams|departments|queues|occupations|"
                 r"fields|areas|specialties|specialities|phenotypes|breeds|facies|patterns|reasons|diagnoses|levels|"
-                r"groups|subjects|genres|weather conditions|sentiments|moods|emotions|clause types|fault types)")
+                r"groups|subjects|genres|weather conditions|sentiments|moods|emotions|clause types|fault types|diseases|"
+                r"follow-up categories|severity levels)")
 _PER_NOUNS = (r"(?:class|category|type|label|intent|kind|species|defect|product|pattern|fault|field|area|queue|"
               r"breed|specialty|speciality|grade|topic|diagnosis|team|department|occupation|condition|phenotype|"
               r"level|tag|reason|variety|outcome|group|subject|genre|clause type|defect type|one)")
@@ -35,7 +36,7 @@ _ITEM_WORDS = (r"(?:photos|photographs|images|pictures|pics|scans|x-rays|radiogr
                r"annotations|items|observations|customers|transactions|abstracts|transcripts|letters|postings|"
                r"decisions|papers|invoices|tweets|titles|filings|reports|chats|snippets|calls|claims|posts|"
                r"machines|cases|parts|products|requests|complaints|summaries|descriptions|videos|clips|leaves|sales|"
-               r"questions|releases)")
+               r"questions|releases|tiles|masks|radiographs|applications|loans|summaries|clauses)")
 # words that end a "<number> ... <class word>" phrase: "60 for most classes" is not 60 classes
 _BREAK = r"(?:for|most|all|the|per|each|in|and|with|of|from|to|a|an|across|our|these|those|are|is|has|have|or|" \
          r"than|over|under|about|around|only|just|total)"
@@ -51,10 +52,15 @@ _TASK_STRONG: tuple[tuple[str, str], ...] = (
     ("ner", r"\b(ner|named[- ]entit\w*|entity (?:extraction|recognition)|extract(?:ing)? (?:the )?"
             r"(?:names|entities|fields|drug names|company names)|pull (?:\w+ )?names|entities|entity types|"
             r"tag (?:\w+ ){0,3}(?:with|entities))\b|\b(?:pick out|find|extract|tag|identify|spot|pull out|detect)\b"
-            r"[^.]{0,40}\bnames\b"),
+            r"[^.]{0,40}\bnames\b|\b(?:extract\w*|tag|pull out|pick out)\s+(?:the\s+)?[a-z]+(?:\s+[a-z]+)?\s*,\s*[a-z]+"
+            r"(?:\s+[a-z]+)?(?:\s*,\s*[a-z]+(?:\s+[a-z]+)?)*,?\s+and\s+[a-z]+|\brecogni[sz]\w*\s+(?:the\s+)?(?:people|persons|"
+            r"person names|organi[sz]ations|companies|places|locations)\b|"
+            r"\b(?:invoice numbers?|dates?|amounts?)\s*,\s*[a-z]+[^.]{0,60}\b(?:extract\w*|pull\w* out)\b"),
     ("sentiment", r"\b(sentiment\w*|positive or negative|negative or positive|opinion mining|star ratings?|"
                   r"positive/negative)\b"),
-    ("object-detection", r"\b(object detection|bounding box(?:es)?|boxes|locali[sz]\w*|locate|where in the image)\b"),
+    ("object-detection", r"\b(object detection|bounding box(?:es)?|boxes|locali[sz]\w*|locate|where in the image)\b|"
+                         r"\b(?:detect|find|count|spot)\w*\s+(?:\w+\s+){0,4}?(?:in|on)\s+(?:the\s+|their\s+)?(?:cctv\s+|camera\s+|"
+                         r"video\s+|drone\s+)?(?:frames|video|footage|streams?)\b"),
     ("image-segmentation", r"\b(segment(?:ation|ing|s)?|masks?|pixel[- ]level|pixel[- ]wise|outline)\b"),
     ("tabular-regression", r"\b(regression|predict\w* (?:\w+ ){0,2}(?:price|value|amount|quantity|demand|revenue|"
                            r"cost)s?|forecast\w*|estimate (?:the )?(?:price|value|amount))\b"),
@@ -69,9 +75,12 @@ _TASK_WEAK: tuple[tuple[str, str], ...] = (
                             r"chats?|support requests?|articles?|notes|contracts?|comments?|tweets?|queries|"
                             r"utterances|abstracts?|transcripts?|letters?|postings?|court decisions|papers|invoices?|questions|"
                             r"press releases|releases|"
-                            r"snippets|reports|complaints|requests|sms|filings|descriptions|summaries)\b"),
+                            r"snippets|reports|complaints|requests|sms|filings|descriptions|summaries|titles|"
+                            r"product titles|mails|headlines|captions|transcripts)\b"),
     ("image-classification", r"\b(images?|photos?|pictures?|pics|photographs?|cameras?|scans?|x-?rays?|radiographs?|"
-                             r"frames?|micrographs?|imagery|slides|shots|ultrasound|fundus|inspection|scratches|dents|cracks)\b"),
+                             r"frames?|micrographs?|imagery|slides|shots|ultrasound|fundus|inspection|scratches|dents|cracks|"
+                             r"wafer maps?|camera|conveyor|on the belt|on the line|cracked|chipped|scratched|dented|"
+                             r"burnt|misshapen|bubbles?)\b"),
 )
 _YES = r"^\s*(y|yes|yep|yeah|yup|sure|correct|definitely|of course|absolutely|it will|we do|it must|true|ja|oui|sí)\b"
 _NO = r"^\s*(n|no|nope|not really|none|never|false|we don'?t|it won'?t|no need|nein|non)\b"
@@ -135,6 +144,9 @@ def _domain(t: str, asked: bool) -> Optional[str]:
                     scores[name] = scores.get(name, 0.0) + weight * len(key)
     if not scores:
         return None
+    if len(scores) > 1:
+        # a bank's or an insurer's support emails are the sector's texts: the sector is the domain
+        scores.pop("customer-service", None)
     return max(scores, key=lambda k: scores[k])
 
 
@@ -156,11 +168,12 @@ def _named_counts(t: str) -> Optional[tuple[int, int]]:
     label = r"(?:(?:[a-z][a-z'-]*)\s+){0,3}?"
     item = rf"{_N}\s+({label}[a-z][a-z'-]*)"
     run = re.compile(rf"{item}(?:\s*(?:,|&|\band\b|\bplus\b|\bvs\.?|\bversus\b)\s*(?:\band\b\s*)?{item})+")
-    bad = re.compile(rf"\b({_CLASS_WORDS}|each|per|every|unlabell?ed|ms|gpus?|%|hours?|minutes?|days?|years?|"
+    bad = re.compile(rf"\b({_CLASS_WORDS}|each|per|every|unlabell?ed|ms|gpus?|%|hours?|minutes?|days?|years?|of them|"
+                     rf"of which|of those|of these|"
                      rf"pixels?|px|columns|features)\b")
     for m in run.finditer(t):
         pairs = re.findall(item, m.group(0))
-        if len(pairs) < 2 or bad.search(m.group(0)):
+        if len(pairs) < 2 or bad.search(t[m.start():m.end() + 15]):  # "10k rows, 339 of them failures" is a share
             continue
         counts = [_int(n) for n, _ in pairs]
         if all(counts):
@@ -194,7 +207,7 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str], weak: set[str]) 
     if "per_class" not in out:
         for pattern in per_patterns:
             m = _search(pattern, rest)
-            if m and _int(m.group(1)):
+            if m and _int(m.group(1)) and not _search(r"\binto\s+$", rest[max(0, m.start() - 6):m.start()]):
                 out["per_class"] = _int(m.group(1))  # type: ignore[assignment]
                 rest = _cut(rest, m)
                 break
@@ -209,6 +222,8 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str], weak: set[str]) 
                     rf"(?:\s+[a-z][a-z'-]*){{0,5}}?\s+into\s+{_N}\s+[a-z]", rest)
         if m and _int(m.group(1)) and _int(m.group(1)) < 100000:
             out["classes"] = _int(m.group(1))  # type: ignore[assignment]
+            if _search(r"\bthe\s+$", rest[max(0, m.start() - 5):m.start()]):
+                weak.add("classes")  # "the two classes they argue about most": a subset, not the count
             # "5 defect types plus good tiles": the good class is one more
             if _search(r"^[^.;]{0,12}\b(?:plus|and|as well as|besides|in addition to)\s+(?:the\s+|one\s+for\s+|a\s+)?"
                        r"(?:good|ok|okay|normal|defect[- ]free|non[- ]defective|clean|intact|healthy|no[- ]defect|"
@@ -220,7 +235,9 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str], weak: set[str]) 
                     rf"{_ITEM_WORDS}\b(?!\s+per\b|\s+each\b)", rest) or \
             _search(rf"{_N}\s+(?:in total|total|overall|altogether|in all)\b", rest) or \
             _search(rf"\b(?:total|overall)\s*(?:of\s*)?:?\s*{_N}", rest)
-        if m and _int(m.group(1)) and not _search(r"unlabell?ed|\braw\b", t[m.end():m.end() + 12]):
+        if m and _int(m.group(1)) and not _search(r"unlabell?ed|\braw\b", t[m.end():m.end() + 12]) and \
+                not _search(r"\b(?:nobody|no one|not|never|without|annotators?|labell?ers?|people|persons|experts?|"
+                            r"raters?|doctors|engineers|pharmacists|radiologists|workers|students)\b", m.group(0)):
             out["total"] = _int(m.group(1))  # type: ignore[assignment]
             rest = _cut(rest, m)
     if "classes" not in out and task not in ("ner", "tabular-regression"):
@@ -235,6 +252,13 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str], weak: set[str]) 
               or _search(r"\b(?:into|just|either|only)\s+(?:a\s+)?[a-z-]+\s+(?:or|and|vs)\s+(?:a\s+)?[a-z-]+\b(?!\s*,)", t)):
             out["classes"] = 2
             weak.add("classes")  # "porosity vs shrinkage" names two classes; it does not recount them
+    if "classes" not in out and task == "ner":
+        # "tag brand, size and colour in product titles", "extract drug names and dosages from notes"
+        listed = _search(r"\b(?:tag|extract\w*|pull out|pick out|find|recogni[sz]e|identify|spot)\s+(?:the\s+)?"
+                         r"([a-z][a-z -]*?(?:\s*,\s*[a-z][a-z -]*?)*,?\s+and\s+[a-z][a-z-]*)\b", rest) or \
+            _search(r"\bshould\s+([a-z][a-z -]*?(?:\s*,\s*[a-z][a-z -]*?)*,?\s+and\s+[a-z][a-z-]*)\s+(?:be\s+)?extracted", rest)
+        if listed and 2 <= _list_count(listed.group(1)) <= 30:
+            out["classes"] = _list_count(listed.group(1))
     if "classes" not in out and task == "ner":
         listed = (_search(r"\b(?:entities|entity types|recognition|ner)\b[^:.]{0,40}:\s*([a-z][a-z ,/'-]+?)(?:[.;]|$)", rest)
                   or _search(r"\bwith\s+([a-z]+(?:\s*,\s*[a-z]+)*,?\s+and\s+[a-z]+)\s+entit", rest)
@@ -280,20 +304,23 @@ def _label_quality(t: str, asked: bool) -> Optional[str]:
                r"poor(?:ly)? label\w*|bad labels|junior|intern|in a hurry|keyword match\w*|weak labels)\b", t):
         return "noisy"
     agree = _search(r"(\d+(?:\.\d+)?)\s*%\s+(?:inter-?annotator\s+|inter-?rater\s+)?(?:agreement|of the time)|"
-                    r"\bagree\w*\s+(?:on\s+|in\s+)?(\d+(?:\.\d+)?)\s*%", t)
+                    r"\bagree\w*\s+(?:on\s+|in\s+)?(?:about\s+|around\s+|roughly\s+)?(\d+(?:\.\d+)?)\s*%", t)
     if agree and _search(r"\b(?:agree\w*|annotators?|labell?ers?|raters?)\b", t):
         value = float(agree.group(1) or agree.group(2))
-        return "clean" if value >= 90 else "some_noise" if value >= 75 else "noisy"
-    if _search(r"\b(?:labell?ed|annotated|checked|verified|reviewed|tagged|graded|classified|sorted|marked)\s+"
-               r"(?:\w+\s+)?by\s+(?:their\s+|our\s+|the\s+|its\s+|two\s+|three\s+|several\s+|trained\s+|"
-               r"senior\s+|in-house\s+|qualified\s+|certified\s+|own\s+)*(?:[a-z-]+\s+)?(?:team|teams|staff|"
+        return "clean" if value >= 97 else "some_noise" if value >= 85 else "noisy"
+    if _search(r"\b(?:labell?ed|annotated|checked|verified|reviewed|tagged|graded|classified|sorted|marked|drawn|"
+               r"outlined|masked|boxed|done|confirmed|coded|annotated)\s+"
+               r"(?:\w+\s+)?by\s+(?:their\s+|our\s+|the\s+|its\s+|a\s+|an\s+|two\s+|three\s+|several\s+|trained\s+|"
+               r"senior\s+|in-house\s+|qualified\s+|certified\s+|own\s+)*(?:[a-z-]+\s+)?(?:team|teams|"
                r"experts?|specialists?|pharmacists?|inspectors?|technicians?|engineers?|doctors?|physicians?|"
                r"nurses?|radiologists?|pathologists?|dermatologists?|lawyers?|paralegals?|agronomists?|analysts?|"
-               r"geologists?|accountants?|auditors?|clinicians?|scientists?|operators?|agents?|professionals?|"
-               r"qa|quality control|quality assurance|welders?|metallurgists?)\b", t):
+               r"geologists?|accountants?|auditors?|clinicians?|scientists?|professionals?|"
+               r"qa|quality control|quality assurance|welders?|metallurgists?|weld inspectors?|coders|clinical coders|"
+               r"dermatologists?|paralegals?|attorneys?|underwriters?)\b", t):
         return "clean"
     if _search(r"\b(clean|expert[- ]?(?:labell?ed|checked|annotated|reviewed)|high[- ]quality labels|"
-               r"reliable labels|double[- ]checked|verified|carefully|gold|checked|reviewed)\b", t) or \
+               r"reliable labels|double[- ]checked|verified|carefully|gold|checked|reviewed|(?:are|they'?re|is) "
+               r"(?:very |quite |fully )?(?:reliable|accurate|trustworthy|correct)|checked twice)\b", t) or \
             _search(r"\b(?:labell?ed|annotated|graded|checked|verified|reviewed)\s+by\s+(?:our\s+|the\s+|two\s+|"
                     r"several\s+|\w+\s+)?(?:experts?|specialists?|qa|doctors|radiologists|dermatologists|pathologists|"
                     r"engineers|annotators|lawyers|biologists|clinicians)\b", t):
@@ -385,9 +412,13 @@ def extract(text: str, asked: Optional[str] = None, language_hint: Optional[str]
     if domain:
         v["domain"] = domain
     v.update(_volumes(low, asked, task, ex.weak))
-    counts = balance.class_counts(low, v.get("total") or known_total)
+    counts = balance.class_counts(low, v.get("total") or known_total) \
+        if task not in ("ner", "tabular-regression", "object-detection", "image-segmentation") else {}
     if counts:
         v["class_counts"] = counts
+        if len(counts) == 1 and "smallest class" not in counts and "classes" not in v:
+            v["classes"] = 2  # "20k customers, 12% churned": one outcome and the rest
+            ex.weak.add("classes")
         if len(counts) >= 2 and "smallest class" not in counts:
             if v.get("classes", len(counts)) <= len(counts) or "classes" in ex.weak:
                 v["classes"] = len(counts)
@@ -410,7 +441,8 @@ def extract(text: str, asked: Optional[str] = None, language_hint: Optional[str]
     if _search(r"\b(no|without|zero|nothing|not any|don'?t have any|never)\s+(?:\w+\s+)?un-?labell?ed\b|"
                r"\bun-?labell?ed\b[^.]{0,20}\b(?:none|no)\b", low):
         v["unlabelled_data"] = False
-    elif _search(r"\bun-?labell?ed\b|\braw (?:images|texts|data)\b", low):
+    elif _search(r"\bun-?labell?ed\b|\braw (?:images|texts|data)\b|\bun-?annotated\b|\bnobody (?:annotated|labell?ed)\b|"
+                 r"\bwithout (?:an? )?(?:outcome|label)s?\b|\bnot (?:yet )?(?:labell?ed|annotated)\b", low):
         v["unlabelled_data"] = True
     commercial = _commercial(low)
     if commercial is not None:
@@ -423,7 +455,8 @@ def extract(text: str, asked: Optional[str] = None, language_hint: Optional[str]
         v["latency_ms"] = float(latency.group(1))
     if _search(rf"\b{_NEGATOR}\s+(?:\w+\s+){{0,2}}(?:edge|on[- ]device|mobile|embedded)\b|\bon[- ]?prem\w*|"
                r"\b(?:normal|ordinary|regular|standard|office|desktop)\s+(?:computer|pc|machine|server|workstation)s?\b|"
-               r"\b(?:desktop|workstation)s?\b", low):
+               r"\b(?:desktop|workstation)s?\b|\bnot on the (?:camera|device|drone|phone)\b|\bon a pc\b|"
+               r"\bcontrol room\b|\bnot (?:an? )?(?:embedded|edge)\b|\bin (?:their|the|our) cloud\b", low):
         v["edge"] = False  # "on premise on a normal computer, not an edge device"
     elif _search(r"\b(edge|on[- ]device|mobile|phones?|smartphones?|embedded|raspberry|jetson|microcontroller|"
                r"smart camera|in the field|offline device|edge box|on the device)\b", low):
