@@ -33,6 +33,19 @@ def _read_brief_file(path: str) -> dict[str, Any]:
     return data
 
 
+def _class_counts(items: Optional[list[str]]) -> Optional[dict[str, int]]:
+    """'defect=40' 'ok=3000' -> {'defect': 40, 'ok': 3000}; a malformed item is refused by name."""
+    if not items:
+        return None
+    out: dict[str, int] = {}
+    for item in items:
+        name, sep, count = item.rpartition("=")
+        if not sep or not name.strip() or not count.strip().isdigit():
+            raise CliError(f"--class-count {item!r}: write NAME=COUNT, e.g. --class-count defect=40")
+        out[name.strip()] = int(count)
+    return out
+
+
 def _brief_from_args(args: argparse.Namespace) -> Any:
     from tladvisor.advice.brief import ProjectBrief, format_validation_error
 
@@ -47,6 +60,8 @@ def _brief_from_args(args: argparse.Namespace) -> Any:
         "edge": args.edge or None, "keep_original": args.keep_original or None,
         "unlabelled_data": args.unlabelled or None,
         "preferred_backbones": args.backbone or None,
+        "class_counts": _class_counts(getattr(args, "class_count", None)),
+        "error_priority": getattr(args, "priority", None), "target": getattr(args, "target", None),
     }
     data.update({k: v for k, v in flags.items() if v is not None})
     if "task" not in data:
@@ -92,6 +107,10 @@ def render_text(rec: Any) -> str:
                    + "; ".join(f"{s.strategy} {s.seconds:.0f} s" for s in est.stages) + ")"
                    + (f", cost {money(est.cost, est.currency)} at {est.price_per_hour:g} {est.currency}/h"
                       if est.cost is not None else ""))
+    if rec.acceptance is not None:
+        acc = rec.acceptance
+        out.append(f"Acceptance: {acc.metric}; baseline: {acc.baseline_text.rstrip('.') or 'n/a'}; bar: "
+                   + (f"{acc.threshold:.0%} (the client's)" if acc.threshold else "agreed after the sample check"))
     out.append(f"Licence: {rec.licence.status.upper()} - {rec.licence.text}")
     out.append("Why (rules fired):")
     out += [f"  {r.id}: {r.why}" for r in rec.fired_rules]
@@ -524,6 +543,13 @@ def build_parser() -> argparse.ArgumentParser:
     adv.add_argument("--image-size", type=int, help="typical image side in pixels")
     adv.add_argument("--complexity", choices=["simple", "complex"])
     adv.add_argument("--backbone", action="append", help="a catalogue id the client asked about (repeatable)")
+    adv.add_argument("--class-count", action="append", metavar="NAME=COUNT",
+                     help="labelled examples of one class, e.g. --class-count ok=3000 --class-count defect=40 "
+                          "(repeatable; the advice then reasons on the smallest class)")
+    adv.add_argument("--priority", metavar="recall:CLASS|precision:CLASS|balanced",
+                     help="which mistake costs more: never miss CLASS (recall), few false alarms (precision), or "
+                          "both the same")
+    adv.add_argument("--target", type=float, help="the client's own bar in the acceptance metric (0-1, e.g. 0.95)")
     adv.add_argument("--name", help="project name for the summary")
     adv.add_argument("--problem", help="the problem in the client's own words (quoted on the client page)")
     adv.add_argument("--price-per-hour", type=float, dest="price_per_hour",

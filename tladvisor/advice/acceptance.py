@@ -25,7 +25,7 @@ def priority_class(brief: ProjectBrief) -> Optional[str]:
             if stem and (stem in low or low.rstrip("s") in word):
                 return name
     small = brief.smallest_class
-    if small and small[0] != "other":
+    if small and small[0] not in ("other", "smallest class"):
         return small[0]
     return word
 
@@ -33,6 +33,10 @@ def priority_class(brief: ProjectBrief) -> Optional[str]:
 def _majority_name(brief: ProjectBrief) -> Optional[str]:
     counts = brief.complete_counts
     return max(counts, key=lambda k: counts[k]) if counts else None
+
+
+def _quoted(name: str) -> str:
+    return name if name.startswith("the ") else f"'{name}'"
 
 
 def _pct(x: float) -> str:
@@ -87,16 +91,20 @@ def build_acceptance(brief: ProjectBrief, metric: str, test_fraction: float = 0.
         return Acceptance(metric=name, threshold=target if kind != "unknown" else None, baseline=share,
                           baseline_text=base, test_size=test_size, rare_in_test=rare_in_test, why=why)
     if brief.imbalanced:
+        assumed = "" if brief.complete_counts else " (if the classes not named are of similar size)"
+        balanced = 1 / brief.classes if brief.classes else None
         return Acceptance(metric="macro-F1 (each class counts equally) and balanced accuracy, with recall per class",
                           threshold=target, baseline=share,
-                          baseline_text=(f"Always answering '{major}' is right {_pct(share)} of the time and finds "
-                                         "nothing of the other classes." if share else
+                          baseline_text=(f"Always answering {_quoted(major)} is right {_pct(share)} of the time"
+                                         f"{assumed} and finds nothing of the other classes: in balanced accuracy "
+                                         f"that is only {_pct(balanced)}." if share and balanced else
                                          "Always answering the largest class finds nothing of the others."),
                           test_size=test_size, rare_in_test=rare_in_test,
                           why="The classes are of very different sizes, so plain accuracy would hide the small ones.")
     chance = share or (1 / brief.classes if brief.classes else None)
     bar = target if target is not None and (chance is None or target > chance) else None
-    base = (f"Always answering the largest class scores {_pct(chance)} accuracy." if chance else "")
+    assumed = "" if brief.complete_counts else ", if the classes are of similar size"
+    base = (f"Always answering the largest class scores {_pct(chance)} accuracy{assumed}." if chance else "")
     return Acceptance(metric=metric if metric != "accuracy" else "accuracy, with macro-F1 and recall per class",
                       threshold=bar, baseline=chance, baseline_text=base, test_size=test_size,
                       why="The classes are of similar size, so accuracy is a fair headline; macro-F1 and the recall "

@@ -130,9 +130,9 @@ def errors_text(rec: "Recommendation") -> str:
 
         rare = md(priority_class(rec.brief) or "rare")
         lo, hi = round(band[0] * 100), int(band[1] * 100)  # 99.5% finds 99 of 100, never "100 of 100"
-        return (f"That means finding between {lo} and {hi} of every 100 '{rare}' cases while about as large a share "
-                f"of the other {what} is flagged for a second look; a lower threshold finds more '{rare}' cases at "
-                "the price of more false alarms, and we set it with you.")
+        return (f"That means finding between {lo} and {hi} of every 100 '{rare}' cases. How many of the other "
+                f"{what} are flagged for a second look at the same time depends on the decision threshold, which we "
+                f"set with you: finding more '{rare}' cases costs more false alarms, and we report both.")
     if rec.expectation.metric == "balanced accuracy":
         return (f"That means between {few} and {many} of every 1,000 {what} of a class classified wrongly, on "
                 "average over the classes; the small classes usually miss more, so we report each class.")
@@ -192,13 +192,15 @@ def sample_sentence(rec: "Recommendation") -> str:
                 "estimate.")
     if b.task in ("object-detection", "image-segmentation"):
         kind = "boxes" if b.task == "object-detection" else "masks"
-        return (f"About 50 images annotated with {kind} would let us run a first training and measure instead of "
-                "estimate.")
+        return (f"A first training on about 50 of your images annotated with {kind} gives the measured figure; for "
+                "these tasks it runs outside this tool for now.")
     per = min(30, b.per_class) if b.per_class else 30
     small = b.smallest_class
-    rare = (f" (every '{md(small[0])}' example you have, if that class has fewer)"
-            if small and b.imbalanced and small[1] < 100 else "")
-    return (f"A sample of about {per} labelled {items(rec)} per class{rare} lets us measure a range a few points "
+    if small and b.imbalanced and small[1] < 100:
+        return (f"A sample of about {per} labelled {items(rec)} per class, with every '{md(small[0])}' example you "
+                "have, lets us measure a first range on a CPU the same day; with so few rare examples that range "
+                "stays wider than a few points, and it sets the pass mark with you before any larger commitment.")
+    return (f"A sample of about {per} labelled {items(rec)} per class lets us measure a range a few points "
             "wide on a CPU the same day, before any larger commitment, and agree the pass mark from it.")
 
 

@@ -50,13 +50,42 @@ def accuracy(ctx: Context) -> str:
     acc = rec.acceptance
     if acc is not None and acc.baseline_text and (rec.brief.imbalanced or rec.brief.classes == 2):
         parts.append(f"For comparison: {acc.baseline_text[0].lower() + acc.baseline_text[1:]}")
-    parts.append("This is an estimate before seeing the data, not a promise.")
+    if rec.expectation.band is not None:
+        parts.append("This is an estimate before seeing the data, not a promise.")
     parts.append(phrasing.sample_sentence(rec))
     if acc is not None:
         bar = (f"the {acc.threshold:.0%} you need" if acc.threshold else
                "a pass mark agreed after the sample check")
         parts.append(f"We would judge success by {acc.metric}, against {bar}.")
     return " ".join(p for p in parts if p)
+
+
+def promise(ctx: Context) -> str:
+    """'What can we promise?': the method and a pass mark agreed on measured data, not a number now."""
+    rec = ctx.rec
+    if rec is None or rec.acceptance is None:
+        return accuracy(ctx)
+    acc = rec.acceptance
+    band = (f" Our estimate for now is {rec.expectation.band_text} {phrasing.metric_words(rec)}, too wide to "
+            "promise." if rec.expectation.band is not None else "")
+    bar = (f"the {acc.threshold:.0%} the client needs, checked early against the sample" if acc.threshold else
+           "a pass mark agreed with the client once the sample check has measured what the data supports")
+    return (f"Promise the method and the measure, not a number yet.{band} In the proposal: success is judged by "
+            f"{acc.metric}, on a held-out test set of the client's own data, against {bar}. "
+            f"{acc.baseline_text} The sample check comes first, so nobody signs up to a figure the data cannot reach.")
+
+
+def capability(ctx: Context) -> Optional[str]:
+    """'Can you train it here?' for a task the engine scopes but does not train: a plain no, then the plan."""
+    b = ctx.brief
+    if b is None or b.task not in ("object-detection", "image-segmentation", "tabular-regression"):
+        return None
+    what = {"object-detection": "detection", "image-segmentation": "segmentation",
+            "tabular-regression": "regression"}[b.task]
+    steps = "; then ".join(st.step.split(":")[0] for st in ctx.rec.plan) if ctx.rec and ctx.rec.plan else ""
+    return (f"Not in this tool yet: training {what} here is not available. We scope it, and the project trains it "
+            f"with maintained libraries on the same pre-trained backbones{': ' + steps if steps else ''}. "
+            "Image and text classification, named entities and tables train here today.")
 
 
 def timeline(ctx: Context) -> str:
@@ -71,9 +100,9 @@ def timeline(ctx: Context) -> str:
     if foot:
         text += " " + foot
     if est is not None and est.seconds is not None and est.cost is None:
-        text += (f" Its cost is {est.seconds / 3600:.2f} machine-hours at your compute price (tell me the hourly "
-                 "price and I work it out); consulting days are not included.")
-    return text
+        text += (f" In money that is {est.seconds / 3600:.2f} machine-hours at your hourly compute price: tell me "
+                 "the price and I will work out the amount.")
+    return text + " The consulting days above are quoted separately, by your agency."
 
 
 def unlabelled(ctx: Context) -> str:
@@ -86,13 +115,12 @@ def unlabelled(ctx: Context) -> str:
                 "choosing which rows to label next.")
     text_part = (" For text, the encoder can first be adapted to your wording by continued pre-training on the "
                  "unlabelled texts (domain-adaptive pre-training)." if modality in (None, "text") else "")
-    return ("Yes, it helps in two ways. First, choosing what to label: the model picks the unlabelled examples it "
-            "is least sure about, so every hour of labelling buys the most.{0} Second, self-training: the "
+    return ("Yes, in two ways. First, choosing what to label: the model picks the unlabelled examples it "
+            "is least sure about, so every hour of labelling buys the most. Second, self-training: the "
             "first model labels the unlabelled examples it is confident about, and those join training - kept "
-            "only where the held-out score improves. It does not replace labelled examples of each class: the "
-            "score is always measured on labelled data the model never saw. In this version we use unlabelled "
-            "data to choose what to label next and plan self-training with you; the automatic pipeline is being "
-            "built.").format(text_part)
+            "only where the held-out score improves.{0} It does not replace labelled examples of each class: the "
+            "score is always measured on labelled data the model never saw. In this version of the tool these steps "
+            "are planned with you and run as part of the project; they are not yet automatic.").format(text_part)
 
 
 def label_quality(ctx: Context) -> str:
@@ -247,6 +275,8 @@ _SCRATCH = (r"\b(?:from scratch|own model from|build (?:our|their) own model|tra
             r"their|this) model|reuse (?:that|the|our|their) model)\b")
 _MORE = (r"\bwhat (?:would|will|could|does|do) (?:\w+ ){0,6}(?:buy|give|bring|get) (?:us|them|you)?\b|"
          r"\bhow much (?:better|more) (?:with|would)\b|\bmore (?:labelled |labeled )?(?:data|examples|images|labels)\b")
+_PROMISE = r"\b(?:promise|guarantee|commit to|put in the proposal|in the proposal)\b"
+_CAN_TRAIN = r"\b(?:can|could|do|does|will)\s+(?:you|it|we|the tool)\s+(?:also\s+)?(?:train|build|do)\b.*\bhere\b|\btrain (?:it|the \w+|that) here\b"
 _FOLLOW = r"\bwhat would (?:it|that|they) add\b|\bin numbers\b|\bhow much (?:would|does|will) (?:it|that) (?:help|add)\b"
 _COMPUTE = r"\b(?:only cpus?|cpu only|no gpu|without (?:a )?gpu|just a laptop|a normal (?:pc|computer)|on a cpu)\b"
 _PROBLEM = r"\b(?:is (?:that|this|it) (?:a problem|ok|okay|enough|fine)|problem)\b"
@@ -271,6 +301,8 @@ ANSWERERS: tuple[tuple[str, Callable[[Context], Optional[str]], Callable[[Contex
     (_NEURAL, tabular_neural, lambda c: c.brief is not None and c.brief.modality == "tabular"),
     (_GENERAL, general_model, lambda c: True),
     (_MORE, more_data, lambda c: True),
+    (_PROMISE, promise, lambda c: True),
+    (_CAN_TRAIN, capability, lambda c: True),
     (_TIME, timeline, lambda c: True),
     (_ACCURACY, accuracy, lambda c: True),
     (_PROBLEM, compute_ok, lambda c: bool(re.search(_COMPUTE, c.message, re.IGNORECASE))),

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tladvisor.advice.advisor import advise
 from tladvisor.advice.brief import MODALITY_OF_TASK, ONE_CLASS_TASKS, ProjectBrief, format_validation_error
+from tladvisor.advice import phrasing
 from tladvisor.advice.recommendation import Recommendation
 from tladvisor.chat import answers
 from tladvisor.chat.balance import price
@@ -115,7 +116,7 @@ def fmt_value(name: str, value: Any) -> str:
         return ", ".join(f"{k} {int(v):,}" for k, v in value.items())
     if name == "error_priority" and isinstance(value, str):
         kind, _, cls = value.partition(":")
-        return {"recall": f"never miss {('a ' + cls) if cls else 'a rare case'} (false alarms are acceptable)",
+        return {"recall": f"never miss {repr(cls) if cls else 'a rare case'} (false alarms are acceptable)",
                 "precision": f"few false alarms{(' on ' + cls) if cls else ''} (a miss is acceptable)",
                 "balanced": "both mistakes cost the same"}.get(kind, value)
     if name == "target" and isinstance(value, (int, float)):
@@ -182,6 +183,8 @@ class DialogueManager:
         stated_price = price(normalise(text, state.language)[0].lower())
         if stated_price:
             state.price_per_hour, state.currency = stated_price
+            if re.search(r"\bgpus?\b", text, re.IGNORECASE) and "compute" not in state.known:
+                state.known["compute"] = "single_gpu"  # "what will it cost if our GPU is 2.50 euros an hour?"
         statement, question = split_question(text)
         if question:
             found = self._extract(statement, state) if statement else Extraction()
@@ -312,12 +315,13 @@ class DialogueManager:
     def _answer(self, state: ChatState, question: str, message: str = "") -> Turn:
         from tladvisor.chat.guides import answer_question, capabilities_answer, catalogue_facts, guide_context
 
-        if re.search(CAPABILITY_QUESTION, question, re.IGNORECASE):
-            return self._ask(state, capabilities_answer(), after_answer=True)
         brief = brief_from(state)
         ctx = answers.Context(question=normalise(question, state.language)[0], brief=brief, rec=self.recommend(state),
                               missing=brief.missing_for_advice() if brief else ["task"], message=message,
                               previous=state.last_answer or "")
+        if re.search(CAPABILITY_QUESTION, question, re.IGNORECASE):
+            # a task this tool scopes but does not train gets a plain "not yet"; else what it trains
+            return self._ask(state, answers.capability(ctx) or capabilities_answer(), after_answer=True)
         own = answers.answer(ctx)
         if own:
             state.last_answer = own[0]
@@ -373,9 +377,8 @@ class DialogueManager:
             parts.append("*Requested backbone:* " + "; ".join(
                 r.reason.rstrip(".") for r in rec.rejected if r.id in requested) + ".")
         if rec is not None and not after_answer:
-            parts.append(f"*Recommendation so far:* **{rec.primary.name}**, plan "
-                         f"{' → '.join(s.strategy for s in rec.plan) or 'see the panel'}; expected "
-                         f"{rec.expectation.metric} {rec.expectation.band_text}.")
+            parts.append(f"*Recommendation so far:* **{rec.primary.name}**; expected "
+                         f"{phrasing.metric_words(rec)} {rec.expectation.band_text}.")
         return Turn("\n\n".join(parts), state, quick, rec)
 
     # ------------------------------------------------------------------ helpers

@@ -346,7 +346,8 @@ def _commercial(t: str) -> Optional[bool]:
                r"research prototype|internal research|only care about research|not be sold|thesis|phd)\b", t):
         return False
     if _search(r"\b(commercial\w*|we sell|resell|sell it|sell them|paying customers?|paid product|saas|revenue|"
-               r"sold to|for[- ]profit|product we sell|can sell|to sell|will sell|selling|ship it|ships it|"
+               r"sold to|for[- ]profit|product we sell|can sell|to sell|will sell|selling|ship it|ships it|paying clients?|"
+               r"paying users|offer it to|as a (?:paid )?service|bill (?:patients|customers|clients)|"
                r"in their (?:machines|products|devices|app)|licen[cs]e it to|monetis\w+|monetiz\w+)\b", t):
         return True
     return None

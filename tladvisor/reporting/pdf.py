@@ -66,11 +66,14 @@ def _column_widths(html: str) -> str:
             return text
         ncol = len(rows[0])
         longest = [4] * ncol
-        for cells in rows:
+        for r, cells in enumerate(rows):
             for i, (_, body, _) in enumerate(cells[:ncol]):
                 words = _TAG.sub("", body).split()
-                # a column needs room for its longest word and a share of its longest cell
-                need = max([len(w) + 2 for w in words] + [min(60, sum(len(w) + 1 for w in words)) // 3, 4])
+                # a column needs room for its longest word and a share of its longest cell; a very long token
+                # (a Hub id) may wrap, so it counts at most 24 characters: a short word ('parameters',
+                # 'Apache-2.0') elsewhere must never be split for it
+                cap = 200 if r == 0 else 24
+                need = max([min(cap, len(w) + 2) for w in words] + [min(60, sum(len(w) + 1 for w in words)) // 3, 4])
                 longest[i] = max(longest[i], need)
         total = sum(longest)
         widths = iter(f"{100 * w / total:.0f}%" for w in longest)
