@@ -114,7 +114,7 @@ def test_time_and_capability_questions_are_routed(dm):
     turn = dm.respond(state, "how long will training take and what will it cost?")
     # the project in working days first, the compute time and its cost as the footnote
     assert re.search(r"About \*\*\d+-\d+ working days\*\*", turn.reply), turn.reply
-    assert "takes at most **about" in turn.reply and "hourly price" in turn.reply
+    assert "takes at most **about" in turn.reply and "hourly compute price" in turn.reply
     assert "from scratch" not in turn.reply.lower()
     turn = dm.respond(state, "can you train an NER model?")
     assert "What TL Advisor can train" in turn.reply

@@ -23,16 +23,16 @@ def _backbone_table(rec: Recommendation) -> list[str]:
     """Primary and alternatives side by side: licence and verdict, size, speed, band, estimated training time."""
     from tladvisor.advice.estimate import estimate
 
-    rows = ["| | backbone | parameters | speed | licence | verdict | expected band | training time (plan, "
-            f"{rec.brief.compute.replace('_', ' ')}) |", "|---|---|---|---|---|---|---|---|"]
+    rows = ["| | backbone | size, speed | licence | verdict | expected band | training time (plan, "
+            f"{rec.brief.compute.replace('_', ' ')}) |", "|---|---|---|---|---|---|---|"]
     for role, choice in [("recommended", rec.primary)] + [("alternative", a) for a in rec.alternatives]:
         alt = rec.model_copy(update={"primary": choice})
         est = estimate(alt, rec.brief.compute, price_per_hour=None)
-        rows.append(f"| {role} | {choice.name} (`{choice.source_id}`) | {choice.params_m:g}M | {choice.speed} | "
+        rows.append(f"| {role} | {choice.name} (`{choice.source_id}`) | {choice.params_m:g}M, {choice.speed} | "
                     f"{choice.licence} | {_verdict(rec, choice.commercial_use)} | {rec.expectation.band_text} | "
                     f"{est.text if est.seconds is not None else 'n/a'} |")
     for rej in rec.rejected:
-        rows.append(f"| not eligible | {rej.name} | | | {rej.licence} | {md(rej.reason)} | | |")
+        rows.append(f"| not eligible | {rej.name} | | {rej.licence} | {md(rej.reason)} | | |")
     return rows
 
 

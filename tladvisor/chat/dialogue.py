@@ -346,12 +346,10 @@ class DialogueManager:
             return self._ask(state, "Sorry, I didn't understand that. You can correct any answer, e.g. "
                                     "'actually 500 per class', or ask a question.")
         state.asked_times[slot.name] = state.asked_times.get(slot.name, 0) + 1
-        # asked twice already: an optional question's default stands and the call moves on; one the advice
-        # cannot do without gets a third try, with the offer to skip
+        # asked twice already (three times for one the advice needs, with the offer to skip): move on
         if state.asked_times[slot.name] > (3 if _required(slot.name, state) else 2):
-            state.skipped.append(slot.name)
-            return self._ask(state, f"No problem: I'll assume the usual default for that "
-                                    f"({slot.question.lower().rstrip('?')}); you can tell me later.")
+            # asked enough times in a row: the call moves on to another question and comes back to this one
+            return self._ask(state, "Let's come back to that later.")
         extra = " If you'd rather not say, type 'skip'." if state.misses >= 2 else ""
         return Turn(f"Sorry, I didn't catch that. {slot.question} Try {slot.hint}.{extra}", state,
                     slot.quick_replies + (("Skip",) if state.misses >= 2 else ()),
@@ -387,13 +385,21 @@ class DialogueManager:
         return [s for s in SLOTS if s.applies(state.known) and not s.answered(state.known) and s.name not in done]
 
     def _next_slot(self, state: ChatState) -> Optional[Slot]:
-        """The first open slot; one already asked twice without an answer counts as declined (the default
-        is used) so that no question is put a third time."""
-        for slot in self._open_slots(state):
-            if state.asked_times.get(slot.name, 0) >= (3 if _required(slot.name, state) else 2):
-                state.skipped.append(slot.name)
-                continue
-            return slot
+        """The first open slot not yet asked twice (three times for one the advice needs): a question the client
+        let pass gives way to the next one and comes back after the others, so no question is put three times
+        in a row."""
+        open_slots = self._open_slots(state)
+        fresh = [s for s in open_slots if state.asked_times.get(s.name, 0) < (3 if _required(s.name, state) else 2)]
+        if fresh:
+            return fresh[0]
+        if open_slots and len(open_slots) > 1 or (open_slots and state.asked != open_slots[0].name):
+            # every open question was put already: the one asked longest ago comes back
+            waiting = [s for s in open_slots if s.name != state.asked] or open_slots
+            for s in waiting:
+                state.asked_times[s.name] = 0
+            return waiting[0]
+        for s in open_slots:  # one question left, asked just now and again: its default stands
+            state.skipped.append(s.name)
         return None
 
     @staticmethod
@@ -461,7 +467,7 @@ def brief_card(state: ChatState) -> str:
             value = "*not sure*"
         elif name in state.skipped:
             value = "*skipped (default used)*"
-        elif name in ("total", "latency_ms", "language", "preferred_backbones"):
+        elif name in ("total", "latency_ms", "language", "preferred_backbones", "class_counts", "target"):
             continue  # optional details: shown only once stated
         else:
             value = "—"

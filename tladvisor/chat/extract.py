@@ -481,6 +481,14 @@ def extract(text: str, asked: Optional[str] = None, language_hint: Optional[str]
     if backbones:
         v["preferred_backbones"] = backbones
 
+    if asked == "error_priority" and "error_priority" not in v:
+        # a short answer to "which mistake costs more?"
+        if _search(r"\b(?:missing|a miss|misses|miss one|recall|never miss)\b", low):
+            v["error_priority"] = "recall"
+        elif _search(r"\b(?:false alarms?|false positives?|precision|few alarms)\b", low):
+            v["error_priority"] = "precision"
+        elif _search(r"\b(?:both|same|equal\w*|balanced|either)\b", low):
+            v["error_priority"] = "balanced"
     # short answers to the question just asked: "yes", "no", "not sure"
     if asked and not v:  # "No, it's 20 classes" corrects classes; it does not answer a yes/no
         if asked in ("commercial", "unlabelled_data", "keep_original", "edge"):

@@ -34,6 +34,13 @@ def _classifies(known: dict) -> bool:
     return known.get("task") in (None, "image-classification", "text-classification", "sentiment")
 
 
+def _rare_class_matters(known: dict) -> bool:
+    """Which mistake costs more matters for two classes or uneven ones (asked in plain words)."""
+    return known.get("task") in ("image-classification", "text-classification", "sentiment",
+                                 "tabular-classification") and (known.get("classes") == 2 or
+                                                                bool(known.get("class_counts")))
+
+
 SLOTS: tuple[Slot, ...] = (
     Slot("task", "What should the model do?",
          ("Image classification", "Text classification", "Object detection", "Named entities (NER)",
@@ -47,6 +54,10 @@ SLOTS: tuple[Slot, ...] = (
     Slot("per_class", "About how many labelled examples are there per class?",
          ("About 10", "About 100", "About 1,000", "10,000 or more"),
          "for example '200 per class' or '3k images in total'", fields=("per_class", "total")),
+    Slot("error_priority", "Which mistake costs the client more: missing a case of the rarer class (say, a "
+                           "defect), or a false alarm on a good one?",
+         ("Missing one", "A false alarm", "Both the same", "Don't know"),
+         "'missing one costs more', 'false alarms cost more' or 'both the same'", applies=_rare_class_matters),
     Slot("label_quality", "How clean are the labels?",
          ("Clean (expert-checked)", "Some noise", "Noisy", "Don't know"),
          "'clean', 'some noise', 'noisy' or 'don't know'"),

@@ -53,6 +53,7 @@ def _flat_cells(html: str) -> str:
     return _CELL.sub(lambda m: m.group(1) + _TAG.sub("", m.group(2)) + m.group(3), html)
 
 
+_LINE_CHARS = 95  # characters of 9.5-pt DejaVu Sans across the printable width
 _TABLE = re.compile(r"<table\b[^>]*>.*?</table>", re.DOTALL)
 _ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr>", re.DOTALL)
 
@@ -65,18 +66,21 @@ def _column_widths(html: str) -> str:
         if not rows or not rows[0]:
             return text
         ncol = len(rows[0])
-        longest = [4] * ncol
+        # per column: the room its longest word needs (never split), and the room its longest cell would like
+        mins, wants = [4.0] * ncol, [4.0] * ncol
         for r, cells in enumerate(rows):
             for i, (_, body, _) in enumerate(cells[:ncol]):
                 words = _TAG.sub("", body).split()
-                # a column needs room for its longest word and a share of its longest cell; a very long token
-                # (a Hub id) may wrap, so it counts at most 24 characters: a short word ('parameters',
-                # 'Apache-2.0') elsewhere must never be split for it
-                cap = 200 if r == 0 else 24
-                need = max([min(cap, len(w) + 2) for w in words] + [min(60, sum(len(w) + 1 for w in words)) // 3, 4])
-                longest[i] = max(longest[i], need)
-        total = sum(longest)
-        widths = iter(f"{100 * w / total:.0f}%" for w in longest)
+                # the header row is bold (wider letters); a very long token (a Hub id) may wrap at 18 characters
+                cap, pad = (200, 4) if r == 0 else (18, 2)
+                mins[i] = max([mins[i]] + [min(cap, len(w) + pad) for w in words])
+                wants[i] = max(wants[i], mins[i], min(60, sum(len(w) + 1 for w in words)) / 3)
+        # every column gets its longest word first; what is left of the line goes where cells are long
+        spare = max(0.0, _LINE_CHARS - sum(mins))
+        extra = [w - m for w, m in zip(wants, mins)]
+        sizes = [m + (spare * e / sum(extra) if sum(extra) else 0) for m, e in zip(mins, extra)]
+        total = sum(sizes)
+        widths = iter(f"{100 * w / total:.0f}%" for w in sizes)
 
         def cell(m: re.Match) -> str:
             tag = m.group(1)[:-1] + ' align="left"'
