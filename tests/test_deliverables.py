@@ -156,6 +156,16 @@ def test_pdf_client_page_is_page_one_and_alone(brief):
     assert "What we need from you" in first and "Risks" in first
     assert "Technical appendix" not in first and second.lstrip().startswith("Technical appendix")
     assert not any(rid in first for rid in RULE_IDS)
+    # no page ends on a section heading, and no table splits a short word ('parameters', 'Apache-2.0')
+    headings = {line[3:].strip() for line in scoping_summary_markdown(rec).splitlines() if line.startswith("## ")}
+    text = ""
+    for page in reader.pages:
+        lines = [x.strip() for x in page.extract_text().strip().splitlines() if x.strip()]
+        assert lines and lines[-1] not in headings, (brief, lines[-1])
+        text += page.extract_text() + "\n"
+    for word in ("parameters", "Apache-2.0", "recommended", "alternative", "licence", "verdict"):
+        split = "|".join(re.escape(word[:k]) + r"\s+" + re.escape(word[k:]) for k in range(2, len(word) - 1))
+        assert not re.search(split, text), (brief, word)
 
 
 def test_cli_writes_pdf_and_markdown(tmp_path):

@@ -53,6 +53,7 @@ def _flat_cells(html: str) -> str:
     return _CELL.sub(lambda m: m.group(1) + _TAG.sub("", m.group(2)) + m.group(3), html)
 
 
+_KEEP_WITH_HEADING_MM = 28  # a heading needs this much room below it for a few lines of its section
 _LINE_CHARS = 95  # characters of 9.5-pt DejaVu Sans across the printable width
 _TABLE = re.compile(r"<table\b[^>]*>.*?</table>", re.DOTALL)
 _ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr>", re.DOTALL)
@@ -115,5 +116,9 @@ def markdown_pdf(documents: Sequence[str], title: str, base_dir: Optional[Path] 
         pdf.add_page()
         pdf.set_font(_FAMILY, size=9.5)
         html = _column_widths(_flat_cells(_sized_images(markdown_to_safe_html(doc), base_dir)))
-        pdf.write_html(html, font_family=_FAMILY, tag_styles=styles, table_line_separators=True)
+        for i, section in enumerate(re.split(r"(?=<h[23]\b)", html)):
+            keep = _KEEP_WITH_HEADING_MM * (2.5 if "<table" in section[:400] else 1)  # a table's rows do not split
+            if i and section.startswith("<h") and pdf.will_page_break(keep):
+                pdf.add_page()  # a heading is never left alone at the foot of a page
+            pdf.write_html(section, font_family=_FAMILY, tag_styles=styles, table_line_separators=True)
     return bytes(pdf.output())
