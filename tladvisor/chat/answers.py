@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Optional
 
 from tladvisor.advice import phrasing
 from tladvisor.advice.brief import ProjectBrief
 from tladvisor.advice.catalogue import Backbone, get_backbone
+from tladvisor.advice.knowledge import load_yaml
 from tladvisor.advice.licences import language_fit, licence_sentence
 from tladvisor.advice.recommendation import Recommendation
 from tladvisor.chat.backbone_names import named_backbones
@@ -30,6 +32,16 @@ class Context:
     missing: list[str]
     message: str = ""  # the whole message: "It must not forget the old objects. How do we make sure?"
     previous: str = ""  # the answerer of the previous question ("what would it add?" follows up on it)
+
+
+@lru_cache(maxsize=1)
+def _fixed_answers() -> dict[str, str]:
+    return (load_yaml("answers.yaml") or {}).get("answers", {})
+
+
+def fixed(key: str, **values: str) -> str:
+    """A fixed answer from `knowledge/answers.yaml`, its {placeholders} filled."""
+    return _fixed_answers()[key].format(**values)
 
 
 def _needs(ctx: Context) -> str:
@@ -107,54 +119,31 @@ def timeline(ctx: Context) -> str:
 
 def unlabelled(ctx: Context) -> str:
     """What unlabelled data can do for this project, and what it does not replace."""
-    b = ctx.brief
-    modality = b.modality if b else None
+    modality = ctx.brief.modality if ctx.brief else None
     if modality == "tabular":
-        return ("For a table, unlabelled rows help little: gradient boosting learns from rows whose outcome is "
-                "known. What they are good for is checking that the columns look the same in production, and "
-                "choosing which rows to label next.")
-    text_part = (" For text, the encoder can first be adapted to your wording by continued pre-training on the "
-                 "unlabelled texts (domain-adaptive pre-training)." if modality in (None, "text") else "")
-    return ("Yes, in two ways. First, choosing what to label: the model picks the unlabelled examples it "
-            "is least sure about, so every hour of labelling buys the most. Second, self-training: the "
-            "first model labels the unlabelled examples it is confident about, and those join training - kept "
-            "only where the held-out score improves.{0} It does not replace labelled examples of each class: the "
-            "score is always measured on labelled data the model never saw. In this version of the tool these steps "
-            "are planned with you and run as part of the project; they are not yet automatic.").format(text_part)
+        return fixed("unlabelled_table")
+    text_part = " " + fixed("unlabelled_text_part") if modality in (None, "text") else ""
+    return fixed("unlabelled", text_part=text_part)
 
 
 def label_quality(ctx: Context) -> str:
     """What 'clean labels' means and how to tell."""
-    return ("By clean labels I mean that almost every example is filed under the right class, by people who "
-            "know the classes, with one agreed definition per class. Signs of noise: labels from keyword rules "
-            "or a hurry, annotators who disagree often, classes whose definitions overlap. A quick check: have "
-            "two people label the same 50 examples; if they agree on 95% or more, the labels are clean enough; "
-            "under about 85%, clean them first - 500 clean examples beat 5,000 noisy ones. Who labelled the data, "
-            "and how often do they agree?")
+    return fixed("label_quality")
 
 
 def from_scratch(ctx: Context) -> str:
     """Why no pre-trained start for a table (images and texts are answered by the guide)."""
-    return ("For a table there is no pre-trained model to start from: we train gradient-boosted trees on your "
-            "own rows, which is the strongest standard method for tables of this size, and compare it with a "
-            "simple baseline. What carries over from earlier projects is know-how - encodings, combined "
-            "columns and checks for columns that leak the answer.")
+    return fixed("tabular_from_scratch")
 
 
 def general_model(ctx: Context) -> str:
     """Is an off-the-shelf model enough?"""
-    return ("A general model out of the box does not know your classes, so it cannot be used as it is; but it "
-            "is the right starting point. We keep what it learned in general and adapt it to your labelled "
-            "examples - that is what makes a small data set enough. Whether a general model or one pre-trained "
-            "closer to your domain does better, we measure on a sample of your data in minutes rather than guess.")
+    return fixed("general_model")
 
 
 def tabular_neural(ctx: Context) -> str:
     """Would a neural network / pre-trained model beat gradient boosting on a table?"""
-    return ("On tables like this one, usually not: gradient-boosted trees remain the strongest standard method for "
-            "tabular data of this size, and there is no pre-trained model for your columns to start from. Neural "
-            "networks for tables (such as TabNet) need much more data and tuning to match them. We train gradient "
-            "boosting on your rows and report it beside a simple baseline, so the number is measured, not assumed.")
+    return fixed("tabular_neural")
 
 
 def licence(ctx: Context) -> Optional[str]:
@@ -216,11 +205,7 @@ def more_data(ctx: Context) -> Optional[str]:
 def follow_up(ctx: Context) -> Optional[str]:
     """'What would it add, in numbers?' after the unlabelled-data answer, and the like."""
     if ctx.previous == "unlabelled":
-        return ("I won't put a number on it before measuring: what unlabelled data adds depends on how many "
-                "examples the first model can label confidently for each class. What we promise instead is the "
-                "measurement: the sample check is run with and without the unlabelled pool, and the pool is kept "
-                "only where the held-out score improves. Labelling the examples it picks as most useful is the "
-                "safer gain.")
+        return fixed("unlabelled_in_numbers")
     if ctx.previous in ("accuracy", "more_data"):
         return more_data(ctx)
     return None
@@ -239,10 +224,7 @@ def compute_ok(ctx: Context) -> Optional[str]:
 
 def forgetting(ctx: Context) -> str:
     """How the model keeps what it already knows."""
-    return ("We keep the pre-trained model's weights frozen and train small LoRA adapters beside them (or only the "
-            "top layers at a low learning rate), so what it already knows is not overwritten. Where the old "
-            "classes must still be recognised, a sample of their examples joins every training round (rehearsal), "
-            "and we re-test the original task after training to prove nothing was forgotten.")
+    return fixed("forgetting")
 
 
 def language_model(ctx: Context) -> Optional[str]:
