@@ -32,6 +32,8 @@ class Context:
     missing: list[str]
     message: str = ""  # the whole message: "It must not forget the old objects. How do we make sure?"
     previous: str = ""  # the answerer of the previous question ("what would it add?" follows up on it)
+    day_rate: Optional[float] = None  # the consulting day rate stated in the call
+    currency: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -114,6 +116,14 @@ def timeline(ctx: Context) -> str:
     if est is not None and est.seconds is not None and est.cost is None:
         text += (f" In money that is {est.seconds / 3600:.2f} machine-hours at your hourly compute price: tell me "
                  "the price and I will work out the amount.")
+    if ctx.day_rate:
+        from tladvisor.advice.estimate import money
+        from tladvisor.advice.timeline import total_days
+
+        lo, hi = total_days(rec.timeline)
+        code = ctx.currency or (est.currency if est else "USD")
+        return text + (f" At your day rate of {money(ctx.day_rate, code)}, the consulting days come to about "
+                       f"{money(lo * ctx.day_rate, code)}-{money(hi * ctx.day_rate, code)}.")
     return text + " The consulting days above are quoted separately, by your agency."
 
 
@@ -282,10 +292,10 @@ ANSWERERS: tuple[tuple[str, Callable[[Context], Optional[str]], Callable[[Contex
     (_SCRATCH, from_scratch, lambda c: c.brief is not None and c.brief.modality == "tabular"),
     (_NEURAL, tabular_neural, lambda c: c.brief is not None and c.brief.modality == "tabular"),
     (_GENERAL, general_model, lambda c: True),
-    (_MORE, more_data, lambda c: True),
     (_PROMISE, promise, lambda c: True),
     (_CAN_TRAIN, capability, lambda c: True),
     (_TIME, timeline, lambda c: True),
+    (_MORE, more_data, lambda c: True),
     (_ACCURACY, accuracy, lambda c: True),
     (_PROBLEM, compute_ok, lambda c: bool(re.search(_COMPUTE, c.message, re.IGNORECASE))),
     (_PROBLEM + "|" + r"\bhow do we (?:make sure|ensure|avoid)\b", forgetting,
@@ -296,9 +306,14 @@ ANSWERERS: tuple[tuple[str, Callable[[Context], Optional[str]], Callable[[Contex
 def answer(ctx: Context) -> Optional[tuple[str, str]]:
     """(answerer name, answer) of the first answerer that owns the question, or None (then guide retrieval
     answers)."""
+    found: list[tuple[str, str]] = []
     for pattern, answerer, applies in ANSWERERS:
         if re.search(pattern, ctx.question, re.IGNORECASE) and applies(ctx):
             text = answerer(ctx)
             if text:
-                return answerer.__name__, text
-    return None
+                found.append((answerer.__name__, text))
+    if not found:
+        return None
+    # "what can we promise, and how long will it take?": the first answer, and the timeline when also asked
+    extra = [t for name, t in found[1:] if name == "timeline" and found[0][0] != "timeline"]
+    return found[0][0], "\n\n".join([found[0][1], *extra])

@@ -99,6 +99,12 @@ def class_counts(t: str, total: Optional[int] = None) -> dict[str, int]:
         re.search(rf"{_NUM}\s+(?:\w+\s+)?(?:in|for)\s+the\s+(?:smallest|rarest)\s+(?:class|category|one)", t)
     if m and float(m.group(1)) <= 1e9:
         return {"smallest class": int(float(m.group(1)))}
+    ratio = re.search(r"\b(\d+)\s+(?:in|out of|of every)\s+(\d+)\s+(?:\w+\s+){0,2}?(?:are|is|were|was|turned out to be|"
+                      r"turn out to be|end up|ended up|get|got)?\s*(?:to be\s+)?([a-z][a-z'-]+)", t)
+    if ratio and total and 0 < int(ratio.group(1)) < int(ratio.group(2)):
+        name = _class_name([ratio.group(3)])
+        if name:
+            return {name: max(1, round(total * int(ratio.group(1)) / int(ratio.group(2))))}
     share = re.search(rf"{_NUM}\s*%\s+(?:of\s+(?:them|those|the\s+\w+|all\s+\w+)\s+)?(?:are\s+|were\s+|have\s+|is\s+|"
                       rf"got\s+|did\s+)?([a-z][a-z'-]+)", t)
     if share and total and float(share.group(1)) < 50:
@@ -114,6 +120,11 @@ def class_counts(t: str, total: Optional[int] = None) -> dict[str, int]:
         for name, count in _named(rest).items():  # "4,000 good tiles; the defects have ...": the good class
             out.setdefault(name, count)
         return out
+    rest_of = re.search(r"\bthe rest (?:are |is )?(?:of them )?(?:are |is )?([a-z][a-z'-]+)", t)
+    if rest_of and total:  # "300 person, 900 animal, the rest nothing"
+        named = _named(t[:rest_of.start()])
+        if named and total > sum(named.values()):
+            return {**named, _singular(rest_of.group(1)): total - sum(named.values())}
     listed = re.findall(r"(?:^|[:,;]|\band\b)\s*([a-z][a-z' -]{0,30}?)\s*[:=]?\s*(\d+)(?=\s*(?:,|;|\.|$|\band\b|\())", t)
     pairs = [(re.sub(r"^(?:counts?|classes|and|the|with|of)\s+", "", n).strip(), int(c)) for n, c in listed]
     pairs = [(n, c) for n, c in pairs if n and not re.search(r"\b(?:have|has|are|is|about|only|total|we|they|rows|"
@@ -156,9 +167,9 @@ def _named(t: str, cues: Optional[list[bool]] = None) -> dict[str, int]:
     return out
 
 
-_MISS = (r"(?:miss|missing|missed|misses|overlook\w*|slip\w* through|slipping through|gets? through|getting through|"
+_MISS = (r"(?:miss|missing|missed|misses|overlook\w*|under-?mark\w*|under-?detect\w*|slip\w* through|slipping through|gets? through|getting through|"
          r"let\w* through|undetected|not detect\w*|fail\w* to (?:detect|catch|flag|find))")
-_ALARM = (r"(?:false alarms?|false rejects?|false positives?|false flags?|wrongly flagged|wrong(?:ly)? rejected|"
+_ALARM = (r"(?:false alarms?|false (?:'?[a-z]+'? )?alerts?|over-?mark\w*|over-?detect\w*|false rejects?|false positives?|false flags?|wrongly flagged|wrong(?:ly)? rejected|"
           r"flag(?:ging)? (?:a |an )?(?:good|genuine|healthy|normal|legitimate|real)|block(?:ing)? (?:a |an )?genuine|"
           r"reject(?:ing|ed)? (?:a |an )?good|rejected good|unnecessary \w+|for nothing|throw\w* away (?:a |an )?good|"
           r"(?:a |the )?flag has to be right|only (?:want )?(?:a )?flag when|flag only when|a flag is wrong|"
@@ -220,7 +231,9 @@ def error_priority(t: str) -> Optional[str]:
     if re.search(r"\b(?:catch(?:ing)?|find|detect) (?:every|all|each|as many)\b|\brecall (?:matters|is (?:key|what|more))|"
                  r"\bbetter safe than sorry\b", t):
         recall += 1
-    if re.search(r"\bprecision (?:matters|is (?:key|what|more))\b", t):
+    if re.search(r"\bprecision (?:matters|is (?:key|what|more))\b", t) or \
+            re.search(rf"\b(?:far |much |a lot )?(?:fewer|less|no more|cut (?:down )?(?:on )?|reduce) {_ALARM}", t) or \
+            re.search(rf"\b(?:even if|rather miss|would rather miss|ok to miss|fine to miss)\b[^.]{{0,40}}(?:{_MISS}|miss)", t):
         precision += 1
     caught = re.search(r"\b(?:catch|find|detect|flag)\w*\s+(?:at least\s+)?\d+(?:\.\d+)?\s*%\s+of\s+(?:the\s+|all\s+)?"
                        r"([a-z][a-z-]+)", t)
@@ -267,11 +280,24 @@ def price(t: str) -> Optional[tuple[float, str]]:
     cur = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "$": "USD", "usd": "USD", "dollar": "USD",
            "dollars": "USD", "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "chf": "CHF", "euro": "EUR",
            "francs": "CHF"}
-    per = r"\s*(?:an|a|per|/|pro)\s*(?:gpu[- ]|cpu[- ]|machine[- ])?(?:hour|hr|h|stunde)\b"
+    per = r"\s*(?:an|a|per|/|pro|de l'|la)\s*(?:gpu[- ]|cpu[- ]|machine[- ])?(?:hour|hr|h|stunde|heure|hora)\b"
     m = re.search(rf"(€|\$|£)\s*(\d+(?:\.\d+)?){per}", t)
     if m:
         return float(m.group(2)), cur[m.group(1)]
-    m = re.search(rf"(\d+(?:\.\d+)?)\s*(€|\$|£|eur|euros?|usd|dollars?|gbp|pounds?|chf|francs){per}", t)
+    m = re.search(rf"(\d+(?:[.,]\d+)?)\s*(€|\$|£|eur|euros?|usd|dollars?|gbp|pounds?|chf|francs){per}", t)
     if m:
-        return float(m.group(1)), cur[m.group(2)]
+        return float(m.group(1).replace(",", ".")), cur[m.group(2)]
     return None
+
+
+def day_rate(t: str) -> Optional[tuple[float, str]]:
+    """(consulting day rate, currency) when the message states one: 'my day rate is 950 EUR'."""
+    cur = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "$": "USD", "usd": "USD", "dollars": "USD",
+           "£": "GBP", "gbp": "GBP", "pounds": "GBP", "chf": "CHF"}
+    m = re.search(r"\bday ?rate (?:is |of |at )?(?:about |around )?(€|\$|£)?\s*(\d+(?:[.,]\d+)?)\s*(€|eur|euros?|usd|dollars|"
+                  r"gbp|pounds|chf)?", t) or \
+        re.search(r"(€|\$|£)?\s*(\d+(?:[.,]\d+)?)\s*(€|eur|euros?|usd|dollars|gbp|pounds|chf)?\s*(?:a|per|/)\s*"
+                  r"(?:consulting |working )?day\b", t)
+    if not m or not (m.group(1) or m.group(3)):
+        return None
+    return float(m.group(2).replace(",", ".")), cur[(m.group(1) or m.group(3))]

@@ -17,7 +17,7 @@ from tladvisor.advice.brief import MODALITY_OF_TASK, ONE_CLASS_TASKS, ProjectBri
 from tladvisor.advice import phrasing
 from tladvisor.advice.recommendation import Recommendation
 from tladvisor.chat import answers
-from tladvisor.chat.balance import price
+from tladvisor.chat.balance import day_rate, price
 from tladvisor.chat.extract import Extraction, extract, requested_backbones
 from tladvisor.chat.normalise import normalise
 from tladvisor.chat.slots import SLOT_BY_NAME, SLOTS, Slot
@@ -83,6 +83,7 @@ class ChatState(BaseModel):
     language: Optional[str] = None  # the language the user writes in, once it is not English (de, fr, es)
     asked_times: dict[str, int] = Field(default_factory=dict)  # how often each slot's question was put
     price_per_hour: Optional[float] = None  # a compute price the user stated ("our GPU costs 2 euros an hour")
+    day_rate: Optional[float] = None  # a consulting day rate the user stated ("my day rate is 950 EUR")
     currency: Optional[str] = None
     last_answer: Optional[str] = None  # which answerer took the last question (for "what would it add?")
 
@@ -180,7 +181,11 @@ class DialogueManager:
             pending = [s.name for s in self._open_slots(state)]
             state.skipped += [s for s in pending if s not in state.skipped]
             return self._ask(state, "")
-        stated_price = price(normalise(text, state.language)[0].lower())
+        low = normalise(text, state.language)[0].lower()
+        stated_rate = day_rate(low)
+        if stated_rate:
+            state.day_rate, state.currency = stated_rate
+        stated_price = price(low)
         if stated_price:
             state.price_per_hour, state.currency = stated_price
             if re.search(r"\bgpus?\b", text, re.IGNORECASE) and "compute" not in state.known:
@@ -242,6 +247,14 @@ class DialogueManager:
                 hit = closest(text, "domain")
                 if hit:
                     found.values["domain"] = hit[0]
+        if "class_counts" not in found.values and state.known.get("class_counts"):
+            # "it's 1,500 phishing, not 1,000": a count for a class already named corrects it
+            low = normalise(text, state.language)[0].lower()
+            for name in state.known["class_counts"]:
+                m = re.search(rf"(?<![\w.])(\d+)\s+{re.escape(name)}s?\b|\b{re.escape(name)}s?\s*(?:is|are|has|:|=)?\s*"
+                              rf"(?:now\s+|actually\s+)?(\d+)\b", low)
+                if m and name not in ("other", "smallest class"):
+                    found.values.setdefault("class_counts", {})[name] = int(m.group(1) or m.group(2))
         if found.task_from_items and "task" in state.known:
             found.values.pop("task", None)  # "we also have unlabelled images" does not change a named task
         if self.llm is not None:
@@ -318,7 +331,8 @@ class DialogueManager:
         brief = brief_from(state)
         ctx = answers.Context(question=normalise(question, state.language)[0], brief=brief, rec=self.recommend(state),
                               missing=brief.missing_for_advice() if brief else ["task"], message=message,
-                              previous=state.last_answer or "")
+                              previous=state.last_answer or "", day_rate=state.day_rate,
+                              currency=state.currency or "")
         if re.search(CAPABILITY_QUESTION, question, re.IGNORECASE):
             # a task this tool scopes but does not train gets a plain "not yet"; else what it trains
             return self._ask(state, answers.capability(ctx) or capabilities_answer(), after_answer=True)

@@ -61,9 +61,10 @@ _TASK_STRONG: tuple[tuple[str, str], ...] = (
     ("object-detection", r"\b(object detection|bounding box(?:es)?|boxes|locali[sz]\w*|locate|where in the image)\b|"
                          r"\b(?:detect|find|count|spot)\w*\s+(?:\w+\s+){0,4}?(?:in|on)\s+(?:the\s+|their\s+)?(?:cctv\s+|camera\s+|"
                          r"video\s+|drone\s+)?(?:frames|video|footage|streams?)\b"),
-    ("image-segmentation", r"\b(segment(?:ation|ing|s)?|masks?|pixel[- ]level|pixel[- ]wise|outline)\b"),
-    ("tabular-regression", r"\b(regression|predict\w* (?:\w+ ){0,2}(?:price|value|amount|quantity|demand|revenue|"
-                           r"cost)s?|forecast\w*|estimate (?:the )?(?:price|value|amount))\b"),
+    ("image-segmentation", r"\b(segment(?:ation|ing|s)?|masks?|pixel[- ]level|pixel[- ]wise|outline|pixel by pixel|"
+                           r"per pixel)\b"),
+    ("tabular-regression", r"\b(regression|predict\w* (?:\w+ ){0,3}(?:price|value|amount|quantity|demand|revenue|"
+                           r"cost|yield|tonnes|volume|duration|temperature)s?|forecast\w*|estimate (?:the )?(?:price|value|amount))\b"),
     ("tabular-classification", r"\b(tabular|spreadsheets?|structured data|columns|tabular prediction|churn|crm table|"
                                r"sensor data|loan default|application data)\b"),
     ("text-classification", r"\b(text classification|classify (?:the )?texts?|intent (?:detection|classifier))\b"),
@@ -246,6 +247,10 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str], weak: set[str]) 
             out["classes"] = _list_count(listed.group(1))
         elif sum(w in t for w in _POLARITY) >= 2 and task in (None, "sentiment"):
             out["classes"] = sum(w in t for w in _POLARITY)
+        elif _search(r"\b(?:as|into)\s+([a-z]+(?:\s*,\s*[a-z]+)+,?\s+(?:or|and)\s+[a-z]+)\b", t):
+            # "classified as person, animal or nothing"
+            out["classes"] = _list_count(_search(r"\b(?:as|into)\s+([a-z]+(?:\s*,\s*[a-z]+)+,?\s+(?:or|and)\s+[a-z]+)\b",
+                                                 t).group(1))
         elif (_search(r"\b(?:vs\.?|versus)\s", t) or _search(r"\b(yes|true)\s*(?:/|or)\s*(no|false)\b", t)
               or _search(r"\b(\w+) or not \1\b", t) or _search(r"\bas\s+[a-z-]+\s+or\s+[a-z-]+\b", t)
               or _search(r"\b(ok|good)\s+(?:or|and|vs)\s+(?:not ok|nok|defect\w*|bad)\b", t)
@@ -459,7 +464,8 @@ def extract(text: str, asked: Optional[str] = None, language_hint: Optional[str]
                r"\b(?:desktop|workstation)s?\b|\bnot on the (?:camera|device|drone|phone)\b|\bon a pc\b|"
                r"\bcontrol room\b|\bnot (?:an? )?(?:embedded|edge)\b|\bin (?:their|the|our) cloud\b", low):
         v["edge"] = False  # "on premise on a normal computer, not an edge device"
-    elif _search(r"\b(edge|on[- ]device|mobile|phones?|smartphones?|embedded|raspberry|jetson|microcontroller|"
+    elif _search(r"\bon the cameras? (?:themselves|itself)\b|\barm box\w*|\bno cloud\b|\boffline\b|"
+                 r"\b(edge|on[- ]device|mobile|phones?|smartphones?|embedded|raspberry|jetson|microcontroller|"
                r"smart camera|in the field|offline device|edge box|on the device)\b", low):
         v["edge"] = True
     elif _search(r"\b(server|servers|cloud|data ?cent(?:er|re)|backend|hosted)\b", low):
