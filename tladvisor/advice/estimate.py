@@ -98,8 +98,8 @@ def currency() -> str:
 
 
 def money(amount: float, code: str) -> str:
-    """'USD 0.42', 'EUR 12.00'."""
-    return f"{code} {amount:,.2f}"
+    """'USD 0.42', 'EUR 12.00', 'EUR 6,300' (no cents from 100 up)."""
+    return f"{code} {amount:,.0f}" if amount >= 100 else f"{code} {amount:,.2f}"
 
 
 def duration_text(seconds: float) -> str:

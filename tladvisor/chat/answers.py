@@ -123,7 +123,7 @@ def timeline(ctx: Context) -> str:
         lo, hi = total_days(rec.timeline)
         code = ctx.currency or (est.currency if est else "USD")
         return text + (f" At your day rate of {money(ctx.day_rate, code)}, the consulting days come to about "
-                       f"{money(lo * ctx.day_rate, code)}-{money(hi * ctx.day_rate, code)}.")
+                       f"{money(lo * ctx.day_rate, code)} to {money(hi * ctx.day_rate, code)}.")
     return text + " The consulting days above are quoted separately, by your agency."
 
 
