@@ -93,7 +93,10 @@ def build_acceptance(brief: ProjectBrief, metric: str, test_fraction: float = 0.
     if brief.imbalanced:
         assumed = "" if brief.complete_counts else " (if the classes not named are of similar size)"
         balanced = 1 / brief.classes if brief.classes else None
-        return Acceptance(metric="macro-F1 (each class counts equally) and balanced accuracy, with recall per class",
+        focus = (f"{kind} of '{rare}' at an operating point agreed with you, with " if kind in ("recall", "precision")
+                 and rare != "the rare class" else "")
+        return Acceptance(metric=f"{focus}macro-F1 (each class counts equally) and balanced accuracy, with recall "
+                                 "per class",
                           threshold=target, baseline=share,
                           baseline_text=(f"Always answering {_quoted(major)} is right {_pct(share)} of the time"
                                          f"{assumed} and finds nothing of the other classes: in balanced accuracy "

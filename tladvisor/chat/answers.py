@@ -146,6 +146,11 @@ def from_scratch(ctx: Context) -> str:
     return fixed("tabular_from_scratch")
 
 
+def honest_test(ctx: Context) -> str:
+    """'Is the test score honest?': held-out, de-duplicated, grouped splits."""
+    return fixed("honest_test")
+
+
 def general_model(ctx: Context) -> str:
     """Is an off-the-shelf model enough?"""
     return fixed("general_model")
@@ -274,6 +279,10 @@ _COMPUTE = r"\b(?:only cpus?|cpu only|no gpu|without (?:a )?gpu|just a laptop|a 
 _PROBLEM = r"\b(?:is (?:that|this|it) (?:a problem|ok|okay|enough|fine)|problem)\b"
 _FORGET = r"\b(?:forget\w*|old (?:classes|objects|skills|categories)|original (?:skills|task))\b"
 _ENGLISH_MODEL = r"\b(?:english(?:-only)? model|model in english|english bert|modelo en ingl[eé]s)\b"
+_HONEST = (r"\b(?:honest|trust (?:the|that|this) (?:test|score|number|result)|leak\w*|same patients?|"
+           r"reliable (?:test|score|number)|is the (?:test )?score real|inflated|optimistic)\b")
+_VAGUE = (r"\b(?:can|could|would|will|does|do|is|are) (?:that|this|it|those|these|they) (?:help|be useful|be worth|"
+          r"worth anything|useful|matter)|\bworth anything\b|\bany use\b")
 _GENERAL = (r"\b(?:general(?:-purpose)? model|generic model|off[- ]the[- ]shelf|out of the box|chatgpt|gpt-?\d|"
             r"general one)\b")
 _NEURAL = (r"\b(?:neural net\w*|deep learning|pre-?trained (?:model|on tables)|transformer|llm|tabnet|red neuronal)s?\b")
@@ -287,6 +296,7 @@ ANSWERERS: tuple[tuple[str, Callable[[Context], Optional[str]], Callable[[Contex
     (_FOLLOW, follow_up, lambda c: bool(c.previous)),
     (_ENGLISH_MODEL, language_model, lambda c: True),
     (UNLABELLED, unlabelled, lambda c: True),
+    (_HONEST, honest_test, lambda c: True),
     (_QUALITY, label_quality, lambda c: True),
     # images and texts: the guide answers "why not from scratch?"; a table has no pre-trained start at all
     (_SCRATCH, from_scratch, lambda c: c.brief is not None and c.brief.modality == "tabular"),
@@ -307,11 +317,16 @@ def answer(ctx: Context) -> Optional[tuple[str, str]]:
     """(answerer name, answer) of the first answerer that owns the question, or None (then guide retrieval
     answers)."""
     found: list[tuple[str, str]] = []
-    for pattern, answerer, applies in ANSWERERS:
-        if re.search(pattern, ctx.question, re.IGNORECASE) and applies(ctx):
-            text = answerer(ctx)
-            if text:
-                found.append((answerer.__name__, text))
+    # "They also have 5,000 unlabelled scans. Can that help?": a vague question takes its topic from the message
+    texts = [ctx.question] + ([ctx.message] if re.search(_VAGUE, ctx.question, re.IGNORECASE) else [])
+    for text_in in texts:
+        for pattern, answerer, applies in ANSWERERS:
+            if re.search(pattern, text_in, re.IGNORECASE) and applies(ctx):
+                text = answerer(ctx)
+                if text:
+                    found.append((answerer.__name__, text))
+        if found:
+            break
     if not found:
         return None
     # "what can we promise, and how long will it take?": the first answer, and the timeline when also asked

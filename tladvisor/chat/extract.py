@@ -131,6 +131,11 @@ def _task(t: str) -> tuple[Optional[str], bool]:
     return None, False
 
 
+# sectors whose support texts belong to the sector, not to "customer service" (a word like "supplier" that names
+# no sector does not outweigh customer service)
+SECTORS = ("finance", "legal", "medical", "clinical", "biomedical", "telecom", "retail", "security", "scientific")
+
+
 def _domain(t: str, asked: bool) -> Optional[str]:
     """The domain whose names and synonyms the text mentions most (weak synonyms count a little)."""
     norm = " " + re.sub(r"[^a-z0-9]+", " ", t.lower()) + " "
@@ -145,7 +150,9 @@ def _domain(t: str, asked: bool) -> Optional[str]:
                     scores[name] = scores.get(name, 0.0) + weight * len(key)
     if not scores:
         return None
-    if len(scores) > 1:
+    service = scores.get("customer-service", 0.0)
+    if service and any(name in SECTORS and score > 0 for name, score in scores.items()) or \
+            any(score >= service for name, score in scores.items() if name != "customer-service"):
         # a bank's or an insurer's support emails are the sector's texts: the sector is the domain
         scores.pop("customer-service", None)
     return max(scores, key=lambda k: scores[k])
@@ -170,7 +177,7 @@ def _named_counts(t: str) -> Optional[tuple[int, int]]:
     item = rf"{_N}\s+({label}[a-z][a-z'-]*)"
     run = re.compile(rf"{item}(?:\s*(?:,|&|\band\b|\bplus\b|\bvs\.?|\bversus\b)\s*(?:\band\b\s*)?{item})+")
     bad = re.compile(rf"\b({_CLASS_WORDS}|each|per|every|unlabell?ed|ms|gpus?|%|hours?|minutes?|days?|years?|of them|"
-                     rf"of which|of those|of these|"
+                     rf"of which|of those|of these|the rest|"
                      rf"pixels?|px|columns|features)\b")
     for m in run.finditer(t):
         pairs = re.findall(item, m.group(0))
@@ -301,12 +308,14 @@ def _label_quality(t: str, asked: bool) -> Optional[str]:
                     r"(?:probably\s+|likely\s+)?(?:wrong|incorrect|mislabell?ed|noisy|errors?|mistakes?)", t)
     if share:
         return "some_noise" if float(share.group(1)) <= 10 else "noisy"
-    if _search(r"\b(some noise|some errors|mostly clean|mostly (?:right|correct)|a few (?:errors|mistakes)|"
+    if _search(r"\b(?:a quarter|a third|half|a fifth)\b[^.]{0,40}\b(?:wrong|incorrect|mislabell?ed|errors?)\b", t):
+        return "noisy"
+    if _search(r"\b(some noise|some errors|mostly clean|not perfect|decent but|a few percent|mostly (?:right|correct)|a few (?:errors|mistakes)|"
                r"some mistakes|a bit noisy|somewhat noisy|slightly noisy|some (?:labels )?(?:are )?wrong|"
                r"some (?:labels are )?mislabell?ed|here and there|occasional (?:errors|mistakes))\b", t):
         return "some_noise"
     if _search(r"\b(noisy|messy|unreliable|crowd[- ]?sourced|many (?:errors|mistakes)|lots of (?:errors|mistakes)|"
-               r"poor(?:ly)? label\w*|bad labels|junior|intern|in a hurry|keyword match\w*|weak labels)\b", t):
+               r"poor(?:ly)? label\w*|bad labels|junior|intern|in a hurry|done quickly|quickly by|keyword match\w*|weak labels)\b", t):
         return "noisy"
     agree = _search(r"(\d+(?:\.\d+)?)\s*%\s+(?:inter-?annotator\s+|inter-?rater\s+)?(?:agreement|of the time)|"
                     r"\bagree\w*\s+(?:on\s+|in\s+)?(?:about\s+|around\s+|roughly\s+)?(\d+(?:\.\d+)?)\s*%", t)
@@ -448,7 +457,8 @@ def extract(text: str, asked: Optional[str] = None, language_hint: Optional[str]
                r"\bun-?labell?ed\b[^.]{0,20}\b(?:none|no)\b", low):
         v["unlabelled_data"] = False
     elif _search(r"\bun-?labell?ed\b|\braw (?:images|texts|data)\b|\bun-?annotated\b|\bnobody (?:annotated|labell?ed)\b|"
-                 r"\bwithout (?:an? )?(?:outcome|label)s?\b|\bnot (?:yet )?(?:labell?ed|annotated)\b", low):
+                 r"\bwithout (?:an? )?(?:outcome|label|annotation|tag)s?\b|\bnot (?:yet )?(?:labell?ed|annotated)\b|"
+                 r"\buntagged\b|\bno labels yet\b", low):
         v["unlabelled_data"] = True
     commercial = _commercial(low)
     if commercial is not None:
