@@ -125,10 +125,11 @@ def class_counts(t: str, total: Optional[int] = None) -> dict[str, int]:
         named = _named(t[:rest_of.start()])
         if named and total > sum(named.values()):
             return {**named, _singular(rest_of.group(1)): total - sum(named.values())}
-    listed = re.findall(r"(?:^|[:,;]|\band\b)\s*([a-z][a-z' -]{0,30}?)\s*[:=]?\s*(\d+)(?=\s*(?:,|;|\.|$|\band\b|\())", t)
+    listed = re.findall(r"(?:^|[:,;.]|\band\b)\s*([a-z][a-z' -]{0,30}?)\s*[:=]?\s*(\d+)(?=\s*(?:,|;|\.|$|\band\b|\())", t)
     pairs = [(re.sub(r"^(?:counts?|classes|and|the|with|of)\s+", "", n).strip(), int(c)) for n, c in listed]
-    pairs = [(n, c) for n, c in pairs if n and not re.search(r"\b(?:have|has|are|is|about|only|total|we|they|rows|"
-                                                                 r"images|photos|per|each|classes|categories)\b", n)]
+    pairs = [(n, c) for n, c in pairs if n and n not in ("total", "about", "only", "in total", "overall") and
+             not re.search(r"\b(?:have|has|are|is|we|they|rows|images|photos|per|each|classes|categories|set|"
+                           r"labelled|labeled|annotated)\b", n)]
     if len(pairs) >= 2:
         return dict(pairs)
     out = _named(t, cues)

@@ -21,7 +21,7 @@ from tladvisor.chat.backbone_names import mentions
 from tladvisor.chat.normalise import digits, english_numbers, normalise
 
 # a count: digits (normalise.py has already turned words, groupings and ranges into plain digits), not a share
-_N = r"(?<![\w.])(\d+(?:\.\d+)?)(?![\d.]|\s*%|\s*(?:ms|milliseconds?)\b|\s*-\s*way\b)"
+_N = r"(?<![\w.])(\d+(?:\.\d+)?)(?!\d|\.\d|\s*%|\s*(?:ms|milliseconds?)\b|\s*-\s*way\b)"
 _CLASS_WORDS = (r"(?:classes|class|categories|category|types|labels|intents|kinds|species|topics|tags|grades|"
                 r"conditions|entity types|entities|outcomes|varieties|defects|teams|departments|queues|occupations|"
                 r"fields|areas|specialties|specialities|phenotypes|breeds|facies|patterns|reasons|diagnoses|levels|"
@@ -242,7 +242,10 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str], weak: set[str]) 
         m = _search(rf"{_N}\s+(?:(?!unlabell?ed\b|raw\b|{_CLASS_WORDS}\b|per\b|each\b)[a-z][a-z'-]*\s+){{0,2}}?"
                     rf"{_ITEM_WORDS}\b(?!\s+per\b|\s+each\b)", rest) or \
             _search(rf"{_N}\s+(?:in total|total|overall|altogether|in all)\b", rest) or \
-            _search(rf"\b(?:total|overall)\s*(?:of\s*)?:?\s*{_N}", rest)
+            _search(rf"\b(?:total|overall)\s*(?:of\s*|is\s+(?:now\s+)?|comes to\s+|now\s+)?:?\s*(?:about\s+|around\s+|"
+                    rf"roughly\s+)?{_N}", rest)
+        if m and _search(r"\beach (?:with |has |have )?(?:roughly |about |around )?$", rest[max(0, m.start() - 25):m.start()]):
+            m = None  # "two new intents, each with roughly 15 examples": not the total
         if m and _int(m.group(1)) and not _search(r"unlabell?ed|\braw\b", t[m.end():m.end() + 12]) and \
                 not _search(r"\b(?:nobody|no one|not|never|without|annotators?|labell?ers?|people|persons|experts?|"
                             r"raters?|doctors|engineers|pharmacists|radiologists|workers|students)\b", m.group(0)):
