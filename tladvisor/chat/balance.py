@@ -21,7 +21,10 @@ _FILLER = {"of", "with", "showing", "show", "that", "which", "are", "were", "is"
            "images", "image", "photos", "photo", "pictures", "picture", "pics", "scans", "scan", "shots", "frames",
            "examples", "samples", "rows", "records", "texts", "emails", "e-mails", "tickets", "messages",
            "documents", "reviews", "cases", "items", "ones", "one", "x-rays", "radiographs", "customers",
-           "transactions", "calls", "claims", "entries", "instances", "labelled", "annotated"}
+           "transactions", "calls", "claims", "entries", "instances", "labelled", "annotated", "older", "newer",
+           "new", "old", "more", "extra", "additional", "previous", "recent", "last", "questions", "question",
+           "things", "points", "issues", "times", "people", "sites", "hubs", "stores", "shops", "plants", "farms",
+           "hospitals", "clinics", "branches", "countries", "languages", "years", "months", "weeks", "days"}
 _OBJECTS = {"boards", "board", "tiles", "tile", "parts", "part", "pieces", "piece", "products", "product", "units",
             "unit", "welds", "weld", "bottles", "bottle", "cells", "cell", "wafers", "wafer", "panels", "panel",
             "castings", "casting", "components", "component", "pcbs", "pcb", "chips", "chip", "sheets", "sheet",
@@ -36,6 +39,9 @@ _NOT_A_CLASS = re.compile(
     r"in|more|less|new|other|others|different|distinct|defect types|fault types|intents|topics|entity|entities|"
     r"sentences|words|tokens|mb|gb|k|x|times|people|annotators|labellers|experts|sites|cameras|lines|plants|"
     r"languages|euros?|dollars?|usd|eur)$")
+
+
+_UNITS = {"h", "hr", "hrs", "ms", "km", "kg", "px", "gb", "mb", "tb", "cm", "mm", "kb", "min", "sec", "pm", "am"}
 
 
 def _singular(word: str) -> str:
@@ -72,7 +78,7 @@ def _class_name(words: list[str]) -> Optional[str]:
     if not kept or kept[0] in _OBJECTS and len(kept) == 1:
         return None
     name = " ".join(kept) if len(kept) == 2 and kept[0] in ("not", "no", "non") else kept[0]
-    if kept[0] in ("with", "without") or _NOT_A_CLASS.match(name) or kept[0] in _FILLER:
+    if kept[0] in ("with", "without") or _NOT_A_CLASS.match(name) or kept[0] in _FILLER or len(kept[0]) < 2 or kept[0] in _UNITS:
         return None
     return _singular(name) if " " not in name else name
 
@@ -155,6 +161,9 @@ def _named(t: str, cues: Optional[list[bool]] = None) -> dict[str, int]:
         if re.match(r"\s*(?:%|ms|px|x\b|k\b|gb|mb|euros?|dollars?|per\b|each\b|classes|categories|types)", after) \
                 or re.search(r"(?:€|\$|£)\s*$", before):
             continue
+        if re.match(r"\s+(?:[a-z'-]+\s+){0,3}?(?:[a-z'-]+\s*,\s*)?(?:unlabell?ed|unannotated|without (?:labels|annotations)|"
+                    r"nobody|no one|not labell?ed)", after):
+            continue  # "200,000 older complaints, unlabelled" is the unlabelled pool, not a class
         of_them = re.match(r"\s+of\s+(?:them|those|these|which|whom)\s+(?:are\s+|were\s+|have\s+|show\s+|is\s+)?(.*)",
                            after)
         words = (of_them.group(1) if of_them else after).split()
@@ -171,7 +180,8 @@ def _named(t: str, cues: Optional[list[bool]] = None) -> dict[str, int]:
 _MISS = (r"(?:miss|missing|missed|misses|overlook\w*|under-?mark\w*|under-?detect\w*|slip\w* through|slipping through|gets? through|getting through|"
          r"let\w* through|undetected|not detect\w*|fail\w* to (?:detect|catch|flag|find))")
 _ALARM = (r"(?:false alarms?|false (?:'?[a-z]+'? )?alerts?|over-?mark\w*|over-?detect\w*|false rejects?|false positives?|false flags?|wrongly flagged|wrong(?:ly)? rejected|"
-          r"flag(?:ging)? (?:a |an )?(?:good|genuine|healthy|normal|legitimate|real)|block(?:ing)? (?:a |an )?genuine|"
+          r"flag(?:ging)? (?:a |an )?(?:good|genuine|healthy|normal|legitimate|real)|"
+          r"block(?:ing)? (?:a |an )?(?:\w+ )?(?:genuine|legitimate|legit|real)|"
           r"reject(?:ing|ed)? (?:a |an )?good|rejected good|unnecessary \w+|for nothing|throw\w* away (?:a |an )?good|"
           r"(?:a |the )?flag has to be right|only (?:want )?(?:a )?flag when|flag only when|a flag is wrong|"
           r"voucher to someone who would have stayed|second look|needless \w+)")
@@ -179,7 +189,8 @@ _COSTLY = (r"(?:expensive|costly|costs? (?:a lot|far more|much more|more)|a disa
            r"dangerous|critical|terrible|the worst|must not happen|must never happen|the one thing|hurts?|"
            r"angers?|stops? (?:the|a|their|our)\b|start a fire|recall in the field|a big problem|not acceptable|"
            r"is what hurts|has to be right|only (?:want )?(?:a )?flag when|when (?:the model|it) is sure|"
-           r"matters? (?:more|most)|is (?:really |very )?bad|painful|lose\w*)")
+           r"matters? (?:more|most)|is (?:really |very )?bad|painful|lose\w*|(?:a |an )?(?:\w+ )?problem|fined|fines\b|"
+           r"multa|the worst mistake|worst)")
 _CHEAP = (r"(?:is fine|are fine|fine|ok|okay|acceptable|cheap|no problem|not a problem|tolerable|not a big deal|"
           r"only means|just means|just (?:lands|costs|goes|gets)|only costs|covered by|caught (?:\w+ )?anyway|"
           r"checks? every|anyway|doesn'?t matter|does not matter|we can live with|harmless|for nothing is fine)")

@@ -107,6 +107,7 @@ class Extraction:
     values: dict[str, Any] = field(default_factory=dict)
     unsure: set[str] = field(default_factory=set)
     weak: set[str] = field(default_factory=set)  # inferred, not stated: never replaces a value already known
+    corrects: bool = False  # the message says it corrects something ("actually", "sorry", "update", "not ...")
     task_from_items: bool = False
     language: str = "en"
 
@@ -307,11 +308,14 @@ def _difficulty(t: str, asked: bool) -> Optional[str]:
 
 
 def _label_quality(t: str, asked: bool) -> Optional[str]:
-    share = _search(r"(\d+(?:\.\d+)?)\s*%\s+(?:of\s+(?:the\s+)?(?:labels|annotations)\s+)?(?:are\s+)?"
-                    r"(?:probably\s+|likely\s+)?(?:wrong|incorrect|mislabell?ed|noisy|errors?|mistakes?)", t)
+    share = _search(r"(\d+(?:\.\d+)?)\s*%\s+(?:of\s+(?:the\s+)?(?:labels|annotations|grades|tags|choices|\w+ choices)\s+)?"
+                    r"(?:are\s+|is\s+)?(?:probably\s+|likely\s+|actually\s+)?(?:wrong|incorrect|mislabell?ed|noisy|errors?|"
+                    r"mistakes?|off)\b", t) or \
+        _search(r"(\d+)\s*-\s*\d+\s*%\s+of\s+(?:the\s+)?[a-z ]{0,30}?\s+(?:are|is)\s+(?:wrong|incorrect|off)", t)
     if share:
         return "some_noise" if float(share.group(1)) <= 10 else "noisy"
-    if _search(r"\b(?:a quarter|a third|half|a fifth)\b[^.]{0,40}\b(?:wrong|incorrect|mislabell?ed|errors?)\b", t):
+    if _search(r"\b(?:a quarter|a third|half|a fifth|a lot of (?:the )?|many of (?:the )?)\b[^.]{0,40}\b(?:wrong|incorrect|"
+               r"mislabell?ed|errors?|actually (?:damaged|defective|wrong|\w+))\b", t):
         return "noisy"
     if _search(r"\b(some noise|some errors|mostly clean|not perfect|decent but|a few percent|mostly (?:right|correct)|a few (?:errors|mistakes)|"
                r"some mistakes|a bit noisy|somewhat noisy|slightly noisy|some (?:labels )?(?:are )?wrong|"
@@ -422,6 +426,8 @@ def extract(text: str, asked: Optional[str] = None, language_hint: Optional[str]
         return ex
     t, ex.language = normalise(text.strip()[:4000], language_hint)  # a pasted essay does not need reading in full
     low = t.lower()
+    ex.corrects = bool(_search(r"\b(?:actually|correction|corrected|sorry|update|updated|in fact|instead|i meant|"
+                               r"make that|now|turns out|not \d)", low))
     task, named = _task(low)
     if task:
         v["task"] = task
@@ -493,7 +499,9 @@ def extract(text: str, asked: Optional[str] = None, language_hint: Optional[str]
     keep = _keep_original(low)
     if keep is not None:
         v["keep_original"] = keep
-    lang = _search(r"\b(" + "|".join(_LANGUAGE_ALIASES) + r")\b", low)
+    # "an English model like DistilBERT" names a model's language, not the data's
+    lang = _search(r"(?<!\ban )(?<!\ba )\b(" + "|".join(_LANGUAGE_ALIASES) + r")\b(?![- ](?:only )?(?:model|bert|encoder|"
+                   r"version|one|models)\b)", low)
     if lang:
         v["language"] = _LANGUAGE_ALIASES[lang.group(1).lower()]
     backbones = _requested_backbones(t)
