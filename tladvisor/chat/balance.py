@@ -38,7 +38,7 @@ _NOT_A_CLASS = re.compile(
     r"hours?|minutes?|days?|weeks?|months?|years?|pixels?|px|columns?|features?|epochs?|percent|total|overall|"
     r"in|more|less|new|other|others|different|distinct|defect types|fault types|intents|topics|entity|entities|"
     r"sentences|words|tokens|mb|gb|k|x|times|people|annotators|labellers|experts|sites|cameras|lines|plants|"
-    r"languages|euros?|dollars?|usd|eur)$")
+    r"languages|euros?|dollars?|usd|eur|their|they|them|our|we|us|it|its|his|her|you|your|this|that|these|those)$")
 
 
 _UNITS = {"h", "hr", "hrs", "ms", "km", "kg", "px", "gb", "mb", "tb", "cm", "mm", "kb", "min", "sec", "pm", "am"}
@@ -55,10 +55,12 @@ def _singular(word: str) -> str:
 def _class_name(words: list[str]) -> Optional[str]:
     """The class a phrase after a count names: '... of good boards' -> 'good', 'with defects' -> 'defect'."""
     kept: list[str] = []
-    for w in words:
-        w = w.strip(".,;:!?()'\"")
+    for raw in words:
+        w = raw.strip(".,;:!?()'\"")
         if not w:
             break
+        if not kept and w in _FILLER and raw.endswith((".", "!", "?", ";")):
+            break  # "two questions. Their IT says ...": the sentence ended before any class was named
         if w in ("and", "but", "vs", "versus", "plus", "while", "whereas", "or", "so", "for", "per", "each",
                  "from", "to", "than", "out"):
             break

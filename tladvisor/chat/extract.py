@@ -252,6 +252,14 @@ def _volumes(t: str, asked: Optional[str], task: Optional[str], weak: set[str]) 
                             r"raters?|doctors|engineers|pharmacists|radiologists|workers|students)\b", m.group(0)):
             out["total"] = _int(m.group(1))  # type: ignore[assignment]
             rest = _cut(rest, m)
+    if "total" not in out and "per_class" not in out:
+        # "they have 1,800 field-seasons": a count of whatever the client calls one example
+        m = _search(rf"\b(?:have|has|got|there are|with)\s+(?:about\s+|around\s+|roughly\s+|some\s+)?{_N}\s+"
+                    rf"(?:labell?ed\s+|annotated\s+|historical\s+|past\s+)?(?!(?:gpus?|cpus?|people|engineers|sites|"
+                    rf"hubs|stores|farms|plants|weeks|days|hours|months|years|annotators|labellers|experts|classes|"
+                    rf"categories|types|kinds|columns|features|languages|cameras|lines|machines)\b)[a-z][a-z-]+", rest)
+        if m and _int(m.group(1)) and _int(m.group(1)) >= 20:
+            out["total"] = _int(m.group(1))  # type: ignore[assignment]
     if "classes" not in out and task not in ("ner", "tabular-regression"):
         listed = _search(rf"\b{_CLASS_WORDS}\s*:\s*([a-z][a-z ,/'-]+?)(?:[.;(]|$)", rest)
         if listed and _list_count(listed.group(1)) >= 2:
