@@ -192,10 +192,14 @@ _COSTLY = (r"(?:expensive|costly|costs? (?:a lot|far more|much more|more)|a disa
            r"angers?|stops? (?:the|a|their|our)\b|start a fire|recall in the field|a big problem|not acceptable|"
            r"is what hurts|has to be right|only (?:want )?(?:a )?flag when|when (?:the model|it) is sure|"
            r"matters? (?:more|most)|is (?:really |very )?bad|painful|lose\w*|(?:a |an )?(?:\w+ )?problem|fined|fines\b|"
-           r"multa|the worst mistake|worst)")
+           r"multa|the worst mistake|worst|means? (?:a |an )?lost|lost (?:client|customer|sale|money|revenue)|money gone|"
+           r"turns? into|can turn into|sinkhole|what (?:they|we|the client) care(?:s)? (?:about|most)|"
+           r"care(?:s)? most about|the priority|expensive mistake|painful mistake|costly mistake)")
 _CHEAP = (r"(?:is fine|are fine|fine|ok|okay|acceptable|cheap|no problem|not a problem|tolerable|not a big deal|"
           r"only means|just means|just (?:lands|costs|goes|gets)|only costs|covered by|caught (?:\w+ )?anyway|"
-          r"checks? every|anyway|doesn'?t matter|does not matter|we can live with|harmless|for nothing is fine)")
+          r"checks? every|anyway|doesn'?t matter|does not matter|we can live with|harmless|for nothing is fine|cheaper|"
+          r"a few (?:seconds|minutes|euros|cents|dollars)|just delays?|only delays?|annoying but|no big deal|"
+          r"can wait)")
 _MORE = r"\b(?:worse|more expensive|more costly|costlier|costs? (?:far |much |a lot )?more|matters? more|more important|bigger problem|(?:\d+|two|three|four|five|ten) times (?:what|as much as))\b"
 _LESS = r"\b(?:less (?:bad|expensive|costly|important)|cheaper|not as bad as|better)\b"
 
