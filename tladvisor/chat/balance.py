@@ -293,11 +293,14 @@ def target(t: str) -> Optional[float]:
     return value if 0.5 <= value <= 1 else None
 
 
+_CURRENCIES = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "$": "USD", "usd": "USD", "dollar": "USD",
+               "dollars": "USD", "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "chf": "CHF",
+               "francs": "CHF"}
+
+
 def price(t: str) -> Optional[tuple[float, str]]:
     """(price per hour, currency) when the message states a compute price: '2 euros an hour', '$3/h'."""
-    cur = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "$": "USD", "usd": "USD", "dollar": "USD",
-           "dollars": "USD", "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "chf": "CHF", "euro": "EUR",
-           "francs": "CHF"}
+    cur = _CURRENCIES
     per = r"\s*(?:an|a|per|/|pro|de l'|la)\s*(?:gpu[- ]|cpu[- ]|machine[- ])?(?:hour|hr|h|stunde|heure|hora)\b"
     m = re.search(rf"(€|\$|£)\s*(\d+(?:\.\d+)?){per}", t)
     if m:
@@ -310,8 +313,7 @@ def price(t: str) -> Optional[tuple[float, str]]:
 
 def day_rate(t: str) -> Optional[tuple[float, str]]:
     """(consulting day rate, currency) when the message states one: 'my day rate is 950 EUR'."""
-    cur = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "$": "USD", "usd": "USD", "dollars": "USD",
-           "£": "GBP", "gbp": "GBP", "pounds": "GBP", "chf": "CHF"}
+    cur = _CURRENCIES
     m = re.search(r"\bday ?rate (?:is |of |at )?(?:about |around )?(€|\$|£)?\s*(\d+(?:[.,]\d+)?)\s*(€|eur|euros?|usd|dollars|"
                   r"gbp|pounds|chf)?", t) or \
         re.search(r"(€|\$|£)?\s*(\d+(?:[.,]\d+)?)\s*(€|eur|euros?|usd|dollars|gbp|pounds|chf)?\s*(?:a|per|/)\s*"
