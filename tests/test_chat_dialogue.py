@@ -190,3 +190,10 @@ def test_two_classes_are_asked_which_mistake_costs_more_in_plain_words(dm):
     rec = turn.recommendation or dm.recommend(turn.state)
     assert rec.acceptance.metric.startswith("recall of 'cracked'") and rec.acceptance.threshold is None
     assert "98.7%" not in rec.acceptance.baseline_text and "96.8%" in rec.acceptance.baseline_text
+
+
+def test_the_priority_is_said_in_the_clients_class_name(dm):
+    turn = _talk(dm, "Photos of tiles, 5,000 good and only 60 cracked", "Missing a crack is expensive, a false alarm "
+                 "just costs a second look.")
+    assert turn.state.known["error_priority"] == "recall:cracked"
+    assert "never miss 'cracked'" in turn.reply

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from tladvisor.advice.advisor import advise
 from tladvisor.advice.brief import MODALITY_OF_TASK, ONE_CLASS_TASKS, ProjectBrief, format_validation_error
 from tladvisor.advice import phrasing
+from tladvisor.advice.acceptance import priority_class
 from tladvisor.advice.recommendation import Recommendation
 from tladvisor.chat import answers
 from tladvisor.chat.balance import day_rate, price
@@ -304,6 +305,12 @@ class DialogueManager:
                 bad = {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
                 for key in bad:
                     values.pop(key, None)
+        if "error_priority" in values and "task" in candidate and not problems:
+            # "never miss a crack" is about the class the client named 'cracked': say it in their class's name
+            kind, _, word = str(values["error_priority"]).partition(":")
+            named = priority_class(ProjectBrief(**{**candidate, "error_priority": values["error_priority"]}))
+            if word and named and named != word and named in (candidate.get("class_counts") or {}):
+                values["error_priority"] = f"{kind}:{named}"
         changed = {k: (state.known.get(k), v) for k, v in values.items() if state.known.get(k) != v}
         changed.update({k: v for k, v in replaced.items() if k in values})
         state.known.update(values)
